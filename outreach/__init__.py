@@ -1,0 +1,129 @@
+"""Outreach: doorstep engagement for saturation employment-support programmes."""
+import uuid
+from datetime import datetime
+
+from flask import Flask, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from jinja2 import StrictUndefined
+
+from . import config
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Make the app: settings, extensions, blueprints, error pages, commands."""
+    app = Flask(__name__, instance_path=str(config.INSTANCE),
+                template_folder=str(config.ROOT / "templates"), static_folder=str(config.ROOT / "static"))
+    app.config.from_object(config.Defaults)
+    app.config.update(config.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    if app.config.get("STRICT_TEMPLATES"):
+        app.jinja_env.undefined = StrictUndefined
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+
+    from . import models  # noqa: F401  (models known to Alembic and the session)
+    from .database import configure_engine
+    with app.app_context():
+        configure_engine(db.engine)
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(models.User, int(user_id))
+        return user if user is not None and user.active else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        from flask import redirect, url_for
+        from .htmx import is_api_request
+        # A script (htmx, the offline outbox) following a redirect to the login page would see a
+        # 200 and think its record was delivered: it gets a plain 401 instead.
+        if is_api_request():
+            response = jsonify(error="signed_out", message="Your sign-in has expired. Please sign in again.")
+            response.status_code = 401
+            return response
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth.views import bp as auth
+    from .estates.views import bp as estates
+    from .home.views import bp as home
+    from .properties.views import bp as properties
+    for blueprint in (auth, home, estates, properties):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .htmx import is_api_request
+
+    def page(status: int, title: str, message: str):
+        if is_api_request() and request.headers.get("HX-Request") != "true":
+            return jsonify(error=status, message=message), status
+        template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
+        return render_template(template, status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return page(400, "Form expired", "This form's security token is missing or out of date. "
+                    "Reload the page and try again; nothing was saved.")
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return page(403, "Not allowed", "Your role can't do that.")
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return page(404, "Not found", "There is nothing here, or it is not on your team's estates.")
+
+    @app.errorhandler(429)
+    def too_many(error):
+        return page(429, "Too many tries", "Too many attempts in a short time. Wait a minute and try again.")
+
+    @app.errorhandler(500)
+    def server_error(error):
+        db.session.rollback()
+        return page(500, "Something went wrong", "The server hit an error. What you entered was not saved; "
+                    "try again in a moment.")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .models import OUTCOMES, TIME_SLOTS
+    from .status import org_timezone
+
+    @app.template_filter("local")
+    def local(moment: datetime | None, fmt: str = "%a %-d %b, %H:%M") -> str:
+        """A UTC time shown in the organisation's zone."""
+        return moment.astimezone(org_timezone()).strftime(fmt) if moment else ""
+
+    @app.template_filter("slot_names")
+    def slot_names(slots) -> str:
+        """Time slots in words: "weekday evening or weekend"."""
+        return " or ".join(TIME_SLOTS[s].lower() for s in slots)
+
+    @app.context_processor
+    def words():
+        return {"OUTCOMES": OUTCOMES, "TIME_SLOTS": TIME_SLOTS, "org_name": app.config["ORG_NAME"],
+                "user": current_user, "uuid4": lambda: str(uuid.uuid4())}
+
+
+def register_commands(app: Flask) -> None:
+    from .commands import register
+    register(app)

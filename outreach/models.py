@@ -1,0 +1,465 @@
+"""The whole domain of DESIGN.md as SQLAlchemy 2 typed models.
+
+Visits are append-only events; a property's status is derived from them (outreach.status), never stored.
+Times are stored in UTC.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, timezone-aware."""
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A datetime stored as UTC and always given back timezone-aware (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class JSONList(TypeDecorator):
+    """A short list of codes kept as JSON text (barriers, interests, topics)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return json.dumps(list(value or []))
+
+    def process_result_value(self, value, dialect):
+        return json.loads(value) if value else []
+
+
+# --- Words (DESIGN.md) ---------------------------------------------------------------------------
+
+ROLES = ("worker", "lead", "manager", "admin")
+
+OUTCOMES = {
+    "no_answer": "No answer",
+    "card_left": "Card left",
+    "spoke_not_interested": "Spoke, not interested",
+    "spoke_interested": "Spoke, interested",
+    "call_back": "Call back",
+    "signed_up": "Signed up",
+    "already_participant": "Already a participant",
+    "moved_or_void": "Moved / void",
+    "do_not_knock": "Do not knock",
+    "no_access": "No access",
+}
+# Someone came to the door.
+ANSWERED = frozenset({"spoke_not_interested", "spoke_interested", "call_back", "signed_up",
+                      "already_participant", "do_not_knock"})
+# A real conversation happened at the door.
+CONVERSATION = frozenset({"spoke_not_interested", "spoke_interested", "signed_up", "already_participant"})
+INTERESTED = frozenset({"spoke_interested", "signed_up"})
+# The worker reached the door and knocked (no_access: they could not reach it).
+KNOCKED = frozenset(OUTCOMES) - {"no_access"}
+
+TIME_SLOTS = {
+    "weekday_daytime": "Weekday daytime",
+    "weekday_evening": "Weekday evening",
+    "weekend": "Weekend",
+    "outside_hours": "Outside hours",
+}
+# The slots the saturation rule asks to try; outside hours is allowed but tries no slot.
+SATURATION_SLOTS = ("weekday_daytime", "weekday_evening", "weekend")
+
+SOURCES = {
+    "door_knock": "Door knock",
+    "drop_in": "Drop-in",
+    "jobcentre": "Jobcentre referral",
+    "partner": "Partner referral",
+    "word_of_mouth": "Word of mouth",
+}
+BARRIERS = {
+    "confidence": "Confidence", "childcare": "Childcare", "health": "Health",
+    "qualifications": "Qualifications", "english": "English language", "digital": "Digital skills",
+    "driving_licence": "Driving licence", "transport": "Transport", "housing": "Housing",
+    "debt": "Debt", "caring": "Caring responsibilities", "criminal_record": "Criminal record",
+    "other": "Other",
+}
+# Barriers that are special-category data (UK GDPR art. 9): stored only with explicit consent.
+SPECIAL_CATEGORY_BARRIERS = frozenset({"health"})
+INTERESTS = {
+    "employment": "Employment", "training": "Training", "self_employment": "Self-employment",
+    "volunteering": "Volunteering", "better_job": "A better job",
+}
+STATUS_AT_SIGNUP = {
+    "out_of_work_under_1y": "Out of work under 1 year",
+    "out_of_work_1_2y": "Out of work 1-2 years",
+    "out_of_work_2y_plus": "Out of work 2+ years",
+    "inactive": "Economically inactive",
+    "in_work_progression": "In work, wanting to progress",
+}
+AGE_BANDS = ("16-17", "18-24", "25-34", "35-49", "50-64", "65+")
+CONSENT_KINDS = {
+    "contact": "Contact",
+    "data_processing": "Data processing",
+    "special_category": "Special-category data (such as health)",
+    "partner_sharing": "Sharing with a named partner",
+}
+CONSENT_METHODS = {"verbal_at_door": "Verbal at the door", "signed": "Signed", "online": "Online"}
+STAGES = {
+    "signed_up": "Signed up",
+    "active": "Active",
+    "training_started": "Training started",
+    "job_started": "Job started",
+    "progression": "Progression",
+    "closed": "Closed",
+}
+EVIDENCE = {"self_declared": "Self-declared", "payslip": "Payslip", "employer": "Employer confirmation"}
+
+
+# --- Organisation, teams, people ------------------------------------------------------------------
+
+class Organisation(db.Model):
+    """The housing association or trust that runs the programme."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Team(db.Model):
+    """An outreach team; its workers and lead see only its estates."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    estates: Mapped[list["Estate"]] = relationship(back_populates="team")
+    members: Mapped[list["User"]] = relationship(back_populates="team")
+
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+
+class User(UserMixin, db.Model):
+    """A person who signs in: worker, lead, manager or admin. Deactivated, never deleted."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+
+    def set_password(self, password: str) -> None:
+        """Hash with werkzeug's current default (scrypt)."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """True when the password matches."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive users
+        return self.active
+
+
+# --- Places ---------------------------------------------------------------------------------------
+
+class Estate(db.Model):
+    """An area the team saturates, with its saturation rule."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    local_authority: Mapped[str | None] = mapped_column(String(200))
+    # Saturation rule: covered when answered, or after this many knocks, at least this many days
+    # apart, in this many different time slots.
+    saturation_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    saturation_slots: Mapped[int] = mapped_column(Integer, default=3)
+    saturation_gap_days: Mapped[int] = mapped_column(Integer, default=2)
+    boundary: Mapped[str | None] = mapped_column(Text)  # GeoJSON polygon, optional
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    team: Mapped[Team | None] = relationship(back_populates="estates")
+    blocks: Mapped[list["Block"]] = relationship(back_populates="estate", order_by="Block.sort_order")
+
+
+class Block(db.Model):
+    """A block of flats or a street: how doors group on the ground, with access notes."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(8), default="street")  # "block" or "street"
+    access_notes: Mapped[str | None] = mapped_column(Text)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    outline: Mapped[str | None] = mapped_column(Text)  # GeoJSON, optional
+
+    estate: Mapped[Estate] = relationship(back_populates="blocks")
+
+    __table_args__ = (UniqueConstraint("estate_id", "name"),)
+
+
+class Property(db.Model):
+    """One door to knock."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    reference: Mapped[str] = mapped_column(String(64))  # the landlord's property reference
+    uprn: Mapped[str | None] = mapped_column(String(12))
+    address_line1: Mapped[str] = mapped_column(String(200))
+    address_line2: Mapped[str | None] = mapped_column(String(200))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    entrance: Mapped[str | None] = mapped_column(String(50))
+    floor: Mapped[int | None] = mapped_column(Integer)
+    number: Mapped[str | None] = mapped_column(String(20))  # flat or house number as written
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)  # walking order within its block/street
+    is_void: Mapped[bool] = mapped_column(Boolean, default=False)
+    do_not_knock: Mapped[bool] = mapped_column(Boolean, default=False)
+    in_list: Mapped[bool] = mapped_column(Boolean, default=True)  # False: gone from the landlord's list
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    estate: Mapped[Estate] = relationship()
+    block: Mapped[Block | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "reference"),
+        Index("ix_property_walk_order", "estate_id", "block_id", "sort_order"),
+    )
+
+    @property
+    def address(self) -> str:
+        """One-line address, without the postcode."""
+        return ", ".join(p for p in (self.address_line1, self.address_line2) if p)
+
+
+# --- Door knocking --------------------------------------------------------------------------------
+
+class Visit(db.Model):
+    """One knock at one door by one worker at one time: an append-only event made on the phone."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)  # made on the phone at submit time
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    outcome: Mapped[str] = mapped_column(String(32))
+    time_slot: Mapped[str] = mapped_column(String(16))  # from recorded_at in the organisation's zone
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the phone's clock
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the server's: authoritative
+    clock_flag: Mapped[str | None] = mapped_column(String(8))  # "future" or "old": implausible phone time
+    notes: Mapped[str | None] = mapped_column(Text)
+    call_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    working_age_adults: Mapped[int | None] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))  # same UUID, other content -> 409
+
+    property: Mapped[Property] = relationship()
+    worker: Mapped[User] = relationship()
+    void: Mapped["VisitVoid | None"] = relationship(back_populates="visit", uselist=False)
+
+    __table_args__ = (
+        Index("ix_visit_property_time", "property_id", "recorded_at"),
+        Index("ix_visit_worker_time", "worker_id", "recorded_at"),
+        Index("ix_visit_recorded_at", "recorded_at"),
+    )
+
+
+class VisitVoid(db.Model):
+    """The correction of a mistaken visit: a dated record of who voided it and why."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), unique=True)
+    voided_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    voided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+
+    visit: Mapped[Visit] = relationship(back_populates="void")
+    voided_by: Mapped[User] = relationship()
+
+
+class Assignment(db.Model):
+    """A block/street (or a whole estate when block_id is empty) given to a worker for a period."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"), index=True)
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    worker: Mapped[User] = relationship(foreign_keys=[worker_id])
+    estate: Mapped[Estate] = relationship()
+    block: Mapped[Block | None] = relationship()
+
+
+# --- Participants and their journeys ---------------------------------------------------------------
+
+class Participant(db.Model):
+    """A resident who agreed to further support. Personal data lives here, never on a visit."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)  # made on the phone, like a visit's
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"), index=True)
+    property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))  # the signed_up visit, if any
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    preferred_contact: Mapped[str | None] = mapped_column(String(16))
+    age_band: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(16), default="door_knock")
+    status_at_signup: Mapped[str | None] = mapped_column(String(32))
+    barriers: Mapped[list] = mapped_column(JSONList, default=list)
+    interests: Mapped[list] = mapped_column(JSONList, default=list)
+    signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+
+    estate: Mapped[Estate | None] = relationship()
+    property: Mapped[Property | None] = relationship()
+    created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    consents: Mapped[list["ConsentRecord"]] = relationship(back_populates="participant",
+                                                           order_by="ConsentRecord.recorded_at")
+    stage_events: Mapped[list["StageEvent"]] = relationship(back_populates="participant",
+                                                            order_by="StageEvent.occurred_on")
+
+    __table_args__ = (Index("ix_participant_signed_up", "signed_up_at"),)
+
+
+class ConsentRecord(db.Model):
+    """Who consented to what, when, how, with which wording; withdrawal is dated on the same record."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    partner_name: Mapped[str | None] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(16))
+    wording_version: Mapped[str] = mapped_column(String(32))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship(back_populates="consents")
+
+
+class StageEvent(db.Model):
+    """A dated change of a participant's stage; the current stage is the latest event."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"))
+    stage: Mapped[str] = mapped_column(String(24))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    hours_per_week: Mapped[float | None] = mapped_column(Float)  # job_started, progression
+    evidence: Mapped[str | None] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)  # closed: why; a stage set back in time: why
+
+    participant: Mapped[Participant] = relationship(back_populates="stage_events")
+
+    __table_args__ = (
+        Index("ix_stage_event_participant", "participant_id", "occurred_on"),
+        Index("ix_stage_event_stage", "stage", "occurred_on"),
+    )
+
+
+class SupportSession(db.Model):
+    """A 1-2-1 support session with a participant."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    held_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer)
+    topics: Mapped[list] = mapped_column(JSONList, default=list)
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Referral(db.Model):
+    """A referral of a participant to a partner (college, careers service, debt advice...)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    partner: Mapped[str] = mapped_column(String(200))
+    referred_on: Mapped[date] = mapped_column(Date)
+    referred_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    outcome: Mapped[str | None] = mapped_column(String(200))
+    outcome_on: Mapped[date | None] = mapped_column(Date)
+
+
+class AuditLog(db.Model):
+    """Who did what to what, when: admin changes, imports, exports of personal data."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON
+
+    user: Mapped[User | None] = relationship()
+
+
+def audit(user: User | None, action: str, target=None, **detail) -> AuditLog:
+    """Add an audit entry to the session (the caller commits with its own change)."""
+    entry = AuditLog(
+        user_id=user.id if user is not None else None,
+        action=action,
+        target_type=type(target).__name__.lower() if target is not None else None,
+        target_id=str(target.id) if target is not None else None,
+        detail=json.dumps(detail, default=str) if detail else None,
+    )
+    db.session.add(entry)
+    return entry

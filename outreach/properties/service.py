@@ -1,0 +1,169 @@
+"""Recording a visit: one function for the online form, the offline replay and the command line.
+
+Idempotent by the UUID made on the phone: the same UUID with the same content answers the same receipt;
+the same UUID with other content is a conflict. Validation happens before anything is written.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import OUTCOMES, Property, User, Visit, utcnow
+from ..status import org_timezone, time_slot
+
+NOTES_MAX = 1000
+
+
+class VisitInvalid(Exception):
+    """The visit can't be recorded as given; `errors` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class VisitConflict(Exception):
+    """This UUID was already received with other content."""
+
+    def __init__(self, existing: Visit):
+        super().__init__("A different record was already received with this identity.")
+        self.existing = existing
+
+
+class WrongAuthor(Exception):
+    """The record was made by another user than the one signed in: never send it under this login."""
+
+
+@dataclass(frozen=True)
+class VisitInput:
+    """A validated visit, as it will be stored."""
+
+    uuid: str
+    outcome: str
+    recorded_at: datetime
+    notes: str | None
+    call_back_at: datetime | None
+    working_age_adults: int | None
+
+    def content_hash(self, property_id: int, worker_id: int) -> str:
+        """A digest of everything the phone decided: a replay must match it exactly."""
+        content = {
+            "property": property_id, "worker": worker_id, "outcome": self.outcome,
+            "recorded_at": self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+            "notes": self.notes or "", "call_back_at": self.call_back_at.isoformat() if self.call_back_at else "",
+            "adults": self.working_age_adults,
+        }
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _parse_instant(text: str) -> datetime:
+    """An ISO 8601 time; one without a zone is local to the organisation."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=org_timezone())
+    return value.astimezone(timezone.utc)
+
+
+def parse_visit(form, user: User) -> VisitInput:
+    """Validate a visit's fields (a form or a dict); raise VisitInvalid with every problem at once."""
+    errors: dict[str, str] = {}
+    author = (form.get("author_id") or "").strip()
+    if author and author != str(user.id):
+        raise WrongAuthor()
+
+    raw_uuid = (form.get("uuid") or "").strip()
+    try:
+        uuid = str(uuidlib.UUID(raw_uuid)) if raw_uuid else str(uuidlib.uuid4())
+    except ValueError:
+        errors["uuid"] = "The record's identity is not a valid UUID."
+        uuid = ""
+
+    outcome = (form.get("outcome") or "").strip()
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "Choose what happened at the door."
+
+    recorded_at = utcnow()
+    raw_time = (form.get("recorded_at") or "").strip()
+    if raw_time:
+        try:
+            recorded_at = _parse_instant(raw_time)
+        except ValueError:
+            errors["recorded_at"] = "The phone's time of this record could not be read."
+
+    notes = (form.get("notes") or "").strip() or None
+    if notes and len(notes) > NOTES_MAX:
+        errors["notes"] = f"Keep the note under {NOTES_MAX} characters (it has {len(notes)})."
+
+    call_back_at = None
+    raw_cb = (form.get("call_back_at") or "").strip()
+    if raw_cb:
+        try:
+            call_back_at = _parse_instant(raw_cb)
+        except ValueError:
+            errors["call_back_at"] = "Give the call-back time as a date and time."
+        else:
+            if outcome and outcome != "call_back":
+                errors["call_back_at"] = "A call-back time goes with the “Call back” outcome only."
+            elif call_back_at < recorded_at - timedelta(minutes=5):
+                errors["call_back_at"] = "The call-back time is before the visit."
+
+    adults = None
+    raw_adults = (form.get("working_age_adults") or "").strip()
+    if raw_adults:
+        if not raw_adults.isdigit() or not 0 <= int(raw_adults) <= 20:
+            errors["working_age_adults"] = "Give a whole number from 0 to 20, or leave it empty."
+        else:
+            adults = int(raw_adults)
+
+    if errors:
+        raise VisitInvalid(errors)
+    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults)
+
+
+def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
+    """Flag a phone time in the future or too old; the visit is kept either way."""
+    if recorded_at > received_at + timedelta(minutes=10):
+        return "future"
+    if recorded_at < received_at - timedelta(days=current_app.config["PLAUSIBLE_PAST_DAYS"]):
+        return "old"
+    return None
+
+
+def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
+    """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
+    digest = data.content_hash(prop.id, user.id)
+    existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
+    if existing is not None:
+        return _same_or_conflict(existing, digest), False
+    received = utcnow()
+    visit = Visit(
+        uuid=data.uuid, property_id=prop.id, worker_id=user.id, outcome=data.outcome,
+        time_slot=time_slot(data.recorded_at, org_timezone()), recorded_at=data.recorded_at,
+        received_at=received, clock_flag=clock_flag(data.recorded_at, received), notes=data.notes,
+        call_back_at=data.call_back_at, working_age_adults=data.working_age_adults, content_hash=digest,
+    )
+    db.session.add(visit)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Another request with the same UUID committed first (two replays at once).
+        db.session.rollback()
+        existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
+        if existing is None:
+            raise
+        return _same_or_conflict(existing, digest), False
+    return visit, True
+
+
+def _same_or_conflict(existing: Visit, digest: str) -> Visit:
+    if existing.content_hash != digest:
+        raise VisitConflict(existing)
+    return existing

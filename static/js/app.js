@@ -1,0 +1,45 @@
+// Outreach page script: small, no build step. The app works without it (plain forms and links).
+(function () {
+  "use strict";
+
+  // Every write carries its own identity, made at the moment of submitting (a cached page is
+  // submitted many times, so a UUID baked into the HTML would repeat): a UUID, the phone's time
+  // and the author. Capture phase, so this runs before htmx reads the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.elements.namedItem("uuid")) return;
+    form.elements.namedItem("uuid").value = crypto.randomUUID();
+    var at = form.elements.namedItem("recorded_at");
+    if (at) at.value = new Date().toISOString();
+    var author = form.elements.namedItem("author_id");
+    if (author && document.body.dataset.userId) author.value = document.body.dataset.userId;
+  }, true);
+
+  // Only one door open inline in the walk list at a time (each door's form uses the same ids).
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var link = event.detail.elt;
+    if (!link.hasAttribute || !link.hasAttribute("data-door-panel")) return;
+    document.querySelectorAll(".door-panel").forEach(function (panel) {
+      if (panel.id !== link.getAttribute("hx-target").slice(1)) panel.innerHTML = "";
+    });
+  });
+
+  var banner = function (text) {
+    var el = document.getElementById("network-banner");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = !text;
+  };
+  document.addEventListener("htmx:sendError", function () {
+    banner("No connection: that did not reach the server.");
+  });
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr.status;
+    if (status === 401) banner("Your sign-in has expired. Sign in again; nothing recorded on this phone is lost.");
+    else if (status >= 500) banner("The server had a problem. Try again in a moment.");
+    else if (status === 400) banner("This page is out of date. Reload it and try again.");
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (event.detail.successful) banner("");
+  });
+})();

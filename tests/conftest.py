@@ -1,0 +1,134 @@
+"""Fixtures: app -> client -> login_as(role), on SQLite by default and on PostgreSQL with --postgres.
+
+`TEST_DATABASE_URL` names a PostgreSQL server (CI sets it); tests marked `postgres` and the whole
+model/service/view suite (run with `pytest --db=postgres`) use a fresh database created for the run.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from outreach import create_app
+from outreach.extensions import db as _db
+from tests import factories
+
+REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--db", choices=("sqlite", "postgres"), default=os.environ.get("TEST_DB", "sqlite"),
+                     help="database for the model/service/view tests")
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL")
+
+
+def _pg_reachable(url: str) -> str | None:
+    try:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        return str(exc).splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_database():
+    """A fresh PostgreSQL database for this run, dropped at the end; skipped loudly when there is none."""
+    admin = postgres_admin_url()
+    reason = None if admin else "TEST_DATABASE_URL is not set"
+    if admin and (problem := _pg_reachable(admin)):
+        reason = f"PostgreSQL at TEST_DATABASE_URL is not reachable: {problem}"
+    if reason:
+        if REQUIRE_POSTGRES:
+            pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    name = f"outreach_test_{uuid.uuid4().hex[:10]}"
+    admin_url = make_url(admin.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield admin_url.set(database=name).render_as_string(hide_password=False)
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def _make_app(uri: str):
+    return create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "SECRET_KEY": "test-secret",
+        "STRICT_TEMPLATES": True,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": None,
+    })
+
+
+@pytest.fixture
+def app(request, tmp_path):
+    """A fresh app and empty schema per test (SQLite file, or PostgreSQL with --db=postgres)."""
+    if request.config.getoption("--db") == "postgres" or request.node.get_closest_marker("postgres"):
+        uri = request.getfixturevalue("postgres_database")
+    else:
+        uri = f"sqlite:///{tmp_path / 'test.db'}"
+    app = _make_app(uri)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(client, url: str = "/login") -> str:
+    """The CSRF token a page gives this client's session, read from its form as a browser would."""
+    match = CSRF_RE.search(client.get(url).get_data(as_text=True))
+    assert match, f"no CSRF token on {url}"
+    return match.group(1)
+
+
+@pytest.fixture
+def client(app):
+    """A test client; `client.csrf` holds the session's token once signed in."""
+    c = app.test_client()
+    c.csrf = None
+    return c
+
+
+@pytest.fixture
+def world(app):
+    """Two teams, each with an estate, a block, doors and one user of every role."""
+    return factories.world()
+
+
+@pytest.fixture
+def login_as(client, world):
+    """Sign the test client in as a user of `world` (by key, e.g. 'worker' or 'other_worker')."""
+    def login(key: str):
+        user = world[key]
+        client.delete_cookie("session")
+        token = csrf_from(client)
+        response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
+                                                "csrf_token": token})
+        assert response.status_code == 303, response.get_data(as_text=True)[:500]
+        client.csrf = token
+        return user
+    return login

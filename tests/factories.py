@@ -1,0 +1,80 @@
+"""Test data made as the domain makes it: organisation, teams, estates, doors, users, visits."""
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from outreach.extensions import db
+from outreach.models import Block, Estate, Organisation, Property, Team, User, Visit
+from outreach.status import time_slot
+from zoneinfo import ZoneInfo
+
+PASSWORD = "correct horse battery staple"
+_hash_cache: dict[str, str] = {}
+_seq = itertools.count(1)
+LONDON = ZoneInfo("Europe/London")
+
+
+def user(team: Team | None, role: str, email: str | None = None, name: str | None = None) -> User:
+    """A user with the test password (hashed once per run: scrypt is slow on purpose)."""
+    n = next(_seq)
+    u = User(email=email or f"{role}{n}@test.outreach", name=name or f"{role.title()} {n}", role=role, team=team)
+    if PASSWORD not in _hash_cache:
+        u.set_password(PASSWORD)
+        _hash_cache[PASSWORD] = u.password_hash
+    u.password_hash = _hash_cache[PASSWORD]
+    db.session.add(u)
+    return u
+
+
+def estate(team: Team, name: str, doors: int = 6, street: str = "Ash Walk", kind: str = "street") -> Estate:
+    """An estate with one block/street of `doors` doors numbered 1..doors in walking order."""
+    e = Estate(team=team, name=name)
+    b = Block(estate=e, name=street, kind=kind, access_notes="Entry phone at the front", sort_order=1)
+    db.session.add_all([e, b])
+    db.session.flush()
+    for i in range(1, doors + 1):
+        db.session.add(Property(estate_id=e.id, block_id=b.id, reference=f"{name[:2].upper()}-{i:04d}",
+                                address_line1=f"{i} {street}", postcode="CH43 7AA", number=str(i), sort_order=i,
+                                latitude=53.397 + i * 1e-4, longitude=-3.07))
+    return e
+
+
+def visit(prop: Property, worker: User, outcome: str, at: datetime, **fields) -> Visit:
+    """A visit stored as the service would store it (time slot from the time)."""
+    v = Visit(uuid=str(uuid.uuid4()), property_id=prop.id, worker_id=worker.id, outcome=outcome,
+              time_slot=time_slot(at, LONDON), recorded_at=at, received_at=at + timedelta(seconds=5),
+              content_hash="0" * 64, **fields)
+    db.session.add(v)
+    return v
+
+
+def world() -> dict:
+    """Our team (Bidston Rise) and another team (Caia Park), with a user of every role."""
+    org = Organisation(name="Test Housing")
+    ours, theirs = Team(organisation=org, name="Ours"), Team(organisation=org, name="Theirs")
+    db.session.add_all([org, ours, theirs])
+    w = {
+        "org": org, "team": ours, "other_team": theirs,
+        "worker": user(ours, "worker", "worker@test.outreach", "Wendy Worker"),
+        "worker2": user(ours, "worker", "worker2@test.outreach", "Will Worker"),
+        "lead": user(ours, "lead", "lead@test.outreach", "Lee Lead"),
+        "manager": user(None, "manager", "manager@test.outreach", "Mo Manager"),
+        "admin": user(None, "admin", "admin@test.outreach", "Ada Admin"),
+        "other_worker": user(theirs, "worker", "other.worker@test.outreach", "Olu Other"),
+        "other_lead": user(theirs, "lead", "other.lead@test.outreach", "Orla Other"),
+    }
+    w["estate"] = estate(ours, "Bidston Rise")
+    w["other_estate"] = estate(theirs, "Caia Park", street="Prince Charles Road")
+    db.session.commit()
+    w["door"] = db.session.scalars(db.select(Property).where(Property.estate_id == w["estate"].id)
+                                   .order_by(Property.sort_order)).first()
+    w["other_door"] = db.session.scalars(db.select(Property).where(Property.estate_id == w["other_estate"].id)
+                                         .order_by(Property.sort_order)).first()
+    return w
+
+
+def utc(*args) -> datetime:
+    """A UTC datetime from local (Europe/London) wall-clock parts."""
+    return datetime(*args, tzinfo=LONDON).astimezone(timezone.utc)
