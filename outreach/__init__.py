@@ -67,7 +67,8 @@ def register_blueprints(app: Flask) -> None:
     from .estates.views import bp as estates
     from .home.views import bp as home
     from .properties.views import bp as properties
-    for blueprint in (auth, home, estates, properties):
+    from .pwa.views import bp as pwa
+    for blueprint in (auth, home, estates, properties, pwa):
         app.register_blueprint(blueprint)
 
 
@@ -75,10 +76,12 @@ def register_errorhandlers(app: Flask) -> None:
     from .htmx import is_api_request
 
     def page(status: int, title: str, message: str):
+        # The outbox keeps the server's reason beside a refused record, whatever the body's shape.
+        headers = {"X-Outreach-Reason": message.encode("ascii", "replace").decode()}
         if is_api_request() and request.headers.get("HX-Request") != "true":
-            return jsonify(error=status, message=message), status
+            return jsonify(error=status, message=message), status, headers
         template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
-        return render_template(template, status=status, title=title, message=message), status
+        return render_template(template, status=status, title=title, message=message), status, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
