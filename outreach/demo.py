@@ -24,12 +24,12 @@ TZ_NAME = "Europe/London"
 
 # (email, role, name, team key); managers and admins belong to no team: they see every estate.
 _PEOPLE = [
-    ("worker@demo.outreach", "worker", "Aisha Khan (worker)", "main"),
-    ("worker2@demo.outreach", "worker", "Callum Fraser (worker)", "main"),
-    ("worker3@demo.outreach", "worker", "Bethan Morgan (worker)", "main"),
-    ("lead@demo.outreach", "lead", "Siobhan Doyle (lead)", "main"),
-    ("manager@demo.outreach", "manager", "David Okafor (manager)", None),
-    ("admin@demo.outreach", "admin", "Priya Patel (admin)", None),
+    ("worker@demo.outreach", "worker", "Aisha Khan", "main"),
+    ("worker2@demo.outreach", "worker", "Callum Fraser", "main"),
+    ("worker3@demo.outreach", "worker", "Bethan Morgan", "main"),
+    ("lead@demo.outreach", "lead", "Siobhan Doyle", "main"),
+    ("manager@demo.outreach", "manager", "David Okafor", None),
+    ("admin@demo.outreach", "admin", "Priya Patel", None),
     ("north.worker@demo.outreach", "worker", "Rhys Evans (worker, North Wales)", "north"),
 ]
 DEMO_USERS = [(email, role) for email, role, _, _ in _PEOPLE]
@@ -71,7 +71,9 @@ ESTATES = [
 
 ANSWER_RATE = {"weekday_daytime": 0.25, "weekday_evening": 0.45, "weekend": 0.40}
 SESSION_START = {"weekday_daytime": (570, 810), "weekday_evening": (1020, 1080), "weekend": (600, 840)}  # minutes
-NOT_ANSWERED = {"no_answer": 75, "card_left": 20, "no_access": 5}
+# Nobody came to the door, by kind of block: entry phones make no_access likelier at flats.
+NOT_ANSWERED = {"street": {"no_answer": 75, "card_left": 20, "no_access": 5},
+                "block": {"no_answer": 75, "card_left": 20, "no_access": 14}}
 AT_DOOR = {"spoke_not_interested": 50, "spoke_interested": 18, "call_back": 12, "signed_up": 8,
            "already_participant": 4, "moved_or_void": 5, "do_not_knock": 3}
 FOLLOW_UP = {"signed_up": 30, "spoke_interested": 30, "spoke_not_interested": 30, "call_back": 10}
@@ -100,11 +102,6 @@ OTHER_SOURCES = {"drop_in": 40, "jobcentre": 25, "partner": 20, "word_of_mouth":
 TOPICS = ["CV", "job search", "interview practice", "online applications", "training options",
           "Universal Credit and work", "confidence", "budgeting", "childcare options", "CSCS card"]
 WORDING = "2026-09"
-
-
-def _unanswered(kind: str) -> dict:
-    """Outcomes when nobody answers: entry phones make no_access likelier at blocks of flats."""
-    return {**NOT_ANSWERED, "no_access": 14} if kind == "block" else NOT_ANSWERED
 
 
 def _pick(rng: random.Random, weights: dict) -> str:
@@ -226,7 +223,7 @@ class _History:
             if time_slot(at, self.tz) != slot:
                 break  # out of time: the rest of the walk waits for another round
             answered = rng.random() < ANSWER_RATE[slot]
-            outcome = _pick(self.rng, AT_DOOR if answered else _unanswered(kind))
+            outcome = _pick(self.rng, AT_DOOR if answered else NOT_ANSWERED[kind])
             self.record(door, kind, worker, at, outcome)
             talk = rng.uniform(3, 10) + (20 if outcome == "signed_up" else 0) if answered else 0
             at += timedelta(minutes=rng.uniform(1, 3) + talk)
@@ -270,15 +267,17 @@ class _History:
             self.record(door, kind, worker, at, _pick(self.rng, FOLLOW_UP) if answered else "no_answer")
 
 
-def _person(rng: random.Random, phones: list) -> dict:
+def _participant(rng: random.Random, phones: list, **fields) -> Participant:
     """A made-up resident: Ofcom drama-range phone number, example.com email, coded profile."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
     email = f"{first}.{last}@example.com".lower() if rng.random() < 0.4 else None
-    return dict(first_name=first, last_name=last, phone=f"07700 900{phones.pop():03d}", email=email,
-                preferred_contact=rng.choice(["phone", "text"] + (["email"] if email else [])),
-                age_band=rng.choices(AGE_BANDS, AGE_WEIGHTS)[0], status_at_signup=_pick(rng, STATUS_WEIGHTS),
-                barriers=_some(rng, BARRIER_WEIGHTS, rng.choices(range(4), [10, 40, 35, 15])[0]),
-                interests=_some(rng, INTEREST_WEIGHTS, rng.choice([1, 1, 2])))
+    return Participant(
+        uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), first_name=first, last_name=last,
+        phone=f"07700 900{phones.pop():03d}", email=email,
+        preferred_contact=rng.choice(["phone", "text"] + (["email"] if email else [])),
+        age_band=rng.choices(AGE_BANDS, AGE_WEIGHTS)[0], status_at_signup=_pick(rng, STATUS_WEIGHTS),
+        barriers=_some(rng, BARRIER_WEIGHTS, rng.choices(range(4), [10, 40, 35, 15])[0]),
+        interests=_some(rng, INTEREST_WEIGHTS, rng.choice([1, 1, 2])), **fields)
 
 
 def _journey(rng: random.Random, p: Participant, college: str, last_day: date, tz, out: list) -> None:
@@ -386,19 +385,17 @@ def seed_demo(seed: int = 2026) -> str:
     for visit in history.visits:
         if visit.outcome == "signed_up":
             door = door_by_id[visit.property_id]
-            participants.append(Participant(
-                uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), estate_id=door.estate_id,
-                property_id=door.id, visit_id=visit.id, created_by_id=visit.worker_id, source="door_knock",
-                signed_up_at=visit.recorded_at, received_at=visit.received_at, **_person(rng, phones)))
+            participants.append(_participant(
+                rng, phones, estate_id=door.estate_id, property_id=door.id, visit_id=visit.id, source="door_knock",
+                created_by_id=visit.worker_id, signed_up_at=visit.recorded_at, received_at=visit.received_at))
     from_door = len(participants)
     for _ in range(15):  # people who came another way: no door, no visit, but an estate
         spec, estate, _ = rng.choices(built, [6, 6, 3])[0]
         # Drop-ins and referrals began before the door knocking: some have had time to reach a job.
         at = _at(today - timedelta(days=rng.randint(7, 84)), rng.randrange(600, 960, 5), tz)
-        participants.append(Participant(
-            uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)), estate_id=estate.id,
-            created_by_id=rng.choice(team_workers[spec["team"]]).id, source=_pick(rng, OTHER_SOURCES),
-            signed_up_at=at, received_at=at + timedelta(seconds=rng.uniform(2, 60)), **_person(rng, phones)))
+        participants.append(_participant(
+            rng, phones, estate_id=estate.id, created_by_id=rng.choice(team_workers[spec["team"]]).id,
+            source=_pick(rng, OTHER_SOURCES), signed_up_at=at, received_at=at + timedelta(seconds=rng.uniform(2, 60))))
     db.session.add_all(participants)
     db.session.flush()
 
