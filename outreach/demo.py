@@ -30,7 +30,7 @@ _PEOPLE = [
     ("lead@demo.outreach", "lead", "Siobhan Doyle", "main"),
     ("manager@demo.outreach", "manager", "David Okafor", None),
     ("admin@demo.outreach", "admin", "Priya Patel", None),
-    ("north.worker@demo.outreach", "worker", "Rhys Evans (worker, North Wales)", "north"),
+    ("north.worker@demo.outreach", "worker", "Rhys Evans", "north"),
 ]
 DEMO_USERS = [(email, role) for email, role, _, _ in _PEOPLE]
 TEAMS = {"main": "Bidston Rise outreach team", "north": "North Wales outreach team"}
