@@ -85,6 +85,10 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        # With the sign-in gone the token goes too: for a script that is an expired login (401, the
+        # outbox keeps the record and asks to sign in), not a refused form.
+        if is_api_request() and not current_user.is_authenticated:
+            return login_manager.unauthorized()
         return page(400, "Form expired", "This form's security token is missing or out of date. "
                     "Reload the page and try again; nothing was saved.")
 

@@ -25,7 +25,6 @@ def static_files() -> list[Path]:
 
 def worker_version() -> str:
     """A digest of every precached file, the worker's own template and the salt: any change ships a new worker."""
-    root = Path(current_app.static_folder)
     template = Path(current_app.template_folder) / SW_TEMPLATE
     files = [*static_files(), template]
     # Hash contents only when a file's size or mtime moved: /sw.js is asked for on every page load.
@@ -33,8 +32,10 @@ def worker_version() -> str:
     key += (current_app.config.get("OFFLINE_VERSION_SALT", ""),)
     if key not in _digest_cache:
         digest = hashlib.sha256()
+        root = Path(current_app.static_folder)
         for path in files:
-            digest.update(str(path.relative_to(root.parent)).encode())
+            # Paths too: moving a file changes its URL, which the worker must learn.
+            digest.update((path.relative_to(root).as_posix() if path != template else SW_TEMPLATE).encode())
             digest.update(path.read_bytes())
         digest.update(key[-1].encode())
         _digest_cache.clear()
