@@ -35,8 +35,12 @@
   function refresh() {
     if (!me) return Promise.resolve();
     return store.mine(me).then(function (records) {
-      if ($("outbox-count")) $("outbox-count").textContent = records.length;
-      if ($("outbox-link")) $("outbox-link").classList.toggle("has-records", records.length > 0);
+      var link = $("outbox-link");
+      if (link) {
+        $("outbox-count").textContent = records.length;
+        link.classList.toggle("has-records", records.length > 0);
+        link.hidden = false;  // only once counted: a "0" before the phone is read would be a lie
+      }
       overlay(records);
       if ($("outbox")) drawOutbox(records);
     });
@@ -79,9 +83,10 @@
   });
 
   // ---- replay triggers: app start, focus, visibility, reconnect, and a steady nudge while open ----------
+  // A page load (the app starting, or a fresh sign-in) tries everything now, backed-off records too.
   function start() {
     refresh();
-    sendNow(false);
+    sendNow(true);
   }
   window.addEventListener("online", function () { sendNow(true); });
   window.addEventListener("focus", function () { sendNow(false); });
@@ -279,6 +284,7 @@
     var resend = text("button", "Resend");
     resend.type = "button";
     resend.addEventListener("click", function () {
+      delete form.dataset.editing;
       Object.keys(inputs).forEach(function (name) { fields.set(name, inputs[name].value); });
       // 409: the server holds this identity with other content, so the fixed record needs a new one.
       // Any other refusal stored nothing, so the same identity is kept (a resend can't double-count).
@@ -306,6 +312,7 @@
         why.setAttribute("aria-invalid", "true");
         return why.focus();
       }
+      delete form.dataset.editing;
       store.add({user: me, description: r.description, recordedAt: r.recordedAt, uuid: r.uuid, body: r.body,
                  serverReason: r.lastError, reason: why.value.trim(), at: new Date().toISOString()}, "discarded")
         .then(function () { return store.remove(r.id); }).then(refresh);

@@ -55,7 +55,7 @@ def badge(page):
 
 
 def expect_badge(page, count: int) -> None:
-    expect(page.get_by_role("link", name=re.compile(r"to send"))).to_have_text(f"{count} to send", timeout=30_000)
+    expect(page.get_by_role("link", name=re.compile(r"^\d+ to send$"))).to_have_text(f"{count} to send", timeout=30_000)
 
 
 def visits_with(server: LiveServer, uuids: list[str]) -> list[tuple[str, datetime]]:
@@ -72,3 +72,29 @@ def visits_with(server: LiveServer, uuids: list[str]) -> list[tuple[str, datetim
 
 def phone_time(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def open_doors_online(page, server: LiveServer, count: int) -> list[str]:
+    """Open `count` doors of Bidston Rise while there is signal (each page is then saved on the phone)."""
+    page.goto(server.url + "/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.get_by_role("link", name=re.compile("Bidston Rise")).last.click()
+    page.wait_for_url(re.compile("/estates/"))
+    hrefs = [page.locator(".doors a.door").nth(i * 5).get_attribute("href") for i in range(count)]
+    for href in hrefs:
+        page.goto(server.url + href)
+        expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    return hrefs
+
+
+def record_at_doors(page, server: LiveServer, hrefs: list[str], outcome: str = "No answer") -> None:
+    """Record one visit at each door with no signal: each is saved on the phone at once."""
+    for href in hrefs:
+        page.goto(server.url + href)
+        page.get_by_role("button", name=outcome, exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text(outcome)
+
+
+def visit_count(server: LiveServer, records: list[dict]) -> int:
+    """How many visits the server holds with these records' identities."""
+    return len(visits_with(server, [r["uuid"] for r in records]))
