@@ -32,7 +32,11 @@ self.addEventListener("activate", function (event) {
     return Promise.all(keys.filter(function (key) {
       return key.indexOf("outreach-static-") === 0 && key !== STATIC;
     }).map(function (key) { return caches.delete(key); }));
-  }).then(function () { return self.clients.claim(); }).then(function () { return replay(false); }));
+  }).then(function () {
+    // Not awaited: pages' requests wait for activation to finish, and a replay can take a while.
+    replay(true);
+    return self.clients.claim();
+  }));
 });
 
 self.addEventListener("message", function (event) {
