@@ -10,6 +10,7 @@ import re
 import uuid
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -125,6 +126,10 @@ def login_as(client, world):
     def login(key: str):
         user = world[key]
         client.delete_cookie("session")
+        # The test's app context outlives each request, and Flask-Login and Flask-WTF cache the
+        # signed-in user and the CSRF token on `g`: forget them, or the previous user stays signed in.
+        g.pop("_login_user", None)
+        g.pop("csrf_token", None)
         token = csrf_from(client)
         response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                                 "csrf_token": token})
