@@ -328,4 +328,4 @@ def audit_log():
                                  .order_by(AuditLog.at.desc(), AuditLog.id.desc())
                                  .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
     rows = [(entry, json.loads(entry.detail) if entry.detail else {}) for entry in entries[:AUDIT_PAGE]]
-    return _page("audit", rows=rows, page=page, more=len(entries) > AUDIT_PAGE)
+    return _page("audit", rows=rows, page_number=page, more=len(entries) > AUDIT_PAGE)

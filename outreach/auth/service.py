@@ -49,7 +49,7 @@ def temporary_password() -> str:
     return "-".join(groups)
 
 
-def change_password(user: User, current: str, new: str, confirm: str) -> dict[str, str]:
+def change_own_password(user: User, current: str, new: str, confirm: str) -> dict[str, str]:
     """Change the user's own password; return errors by field (empty when changed and committed)."""
     errors: dict[str, str] = {}
     if not user.check_password(current):

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
 from ..htmx import is_api_request
-from .service import PASSWORD_MIN_LENGTH, authenticate, change_password, safe_next
+from .service import PASSWORD_MIN_LENGTH, authenticate, change_own_password, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -77,5 +77,5 @@ def change_password():
 def change_password_for(user) -> dict[str, str]:
     """Read the form and change the user's password through the service."""
     form = request.form
-    return change_password(user, form.get("current_password", ""), form.get("new_password", ""),
+    return change_own_password(user, form.get("current_password", ""), form.get("new_password", ""),
                            form.get("confirm_password", ""))
