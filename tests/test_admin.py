@@ -47,11 +47,13 @@ def test_signed_out_people_are_sent_to_sign_in_and_scripts_get_401(client, world
     assert client.get("/admin/users", headers={"HX-Request": "true"}).status_code == 401
 
 
-def test_the_admin_sees_every_admin_page_and_its_fragment(client, login_as):
+def test_the_admin_sees_every_admin_page_and_its_fragment(client, login_as, world):
     login_as("admin")
     home = client.get("/").get_data(as_text=True)
     assert 'href="/admin/"' in home
-    for url in ADMIN_PAGES:
+    pages = ADMIN_PAGES + [f"/admin/users/{world['worker'].id}", f"/admin/teams/{world['team'].id}",
+                           f"/admin/estates/{world['estate'].id}"]
+    for url in pages:
         page = client.get(url)
         assert page.status_code == 200 and "<html" in page.get_data(as_text=True), url
         fragment = client.get(url, headers={"HX-Request": "true"})

@@ -117,6 +117,8 @@ def test_a_file_that_is_not_a_property_list_is_refused_as_a_whole(app):
         parse_csv(b"Name,Address\nA,B\n")
     with pytest.raises(ImportFileError, match="empty"):
         parse_csv(b"\n\n")
+    with pytest.raises(ImportFileError, match="no properties under it"):
+        parse_csv(HEADER.encode() + b"\r\n,,,,,,,,,,,\r\n")
 
 
 def test_utf8_with_bom_and_semicolons_from_excel_are_read(app, db):

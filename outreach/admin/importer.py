@@ -309,6 +309,9 @@ def parse_csv(data: bytes) -> ParsedFile:
             bad.append(BadRow(start, reference or None, reasons))
         else:
             rows.append(Row(start, reference, values, values.pop("block", None), values.pop("kind", None)))
+    if not rows and not bad:
+        # Importing an empty list would take every door of the estate off the list.
+        raise ImportFileError("The file has a header row but no properties under it.")
     notes = [note] if note else []
     return ParsedFile(rows, bad, sorted(set(columns.values()), key=list(HEADERS).index), ignored,
                       delimiter, notes)
