@@ -63,12 +63,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin
     from .auth.views import bp as auth
     from .estates.views import bp as estates
     from .home.views import bp as home
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
-    for blueprint in (auth, home, estates, properties, pwa):
+    for blueprint in (auth, home, estates, properties, admin, pwa):
         app.register_blueprint(blueprint)
 
 
