@@ -320,7 +320,7 @@ function savedAnswer(record, request) {
   var source = door && fragment ? rawSaved(new URL("/properties/" + door[1], record.url).href)
     : caches.open(STATIC).then(function (cache) { return cache.match(OFFLINE_URL); });
   return source.then(function (saved) { return saved ? saved.text() : ""; }).then(function (text) {
-    var start = text.indexOf("<!--door-->"), end = text.indexOf("<!--/door-->");
+    var start = text.indexOf('<section id="door"'), end = text.indexOf("<!--/door-->");
     var body;
     if (door && fragment && start >= 0 && end > start) {
       // The cached door, so the worker can go on; the page overlays what is waiting to send.
