@@ -66,8 +66,11 @@ def register_blueprints(app: Flask) -> None:
     from .auth.views import bp as auth
     from .estates.views import bp as estates
     from .home.views import bp as home
+    from .funnel.views import bp as funnel
+    from .participants.views import bp as participants
     from .properties.views import bp as properties
-    for blueprint in (auth, home, estates, properties):
+    from .reports.views import bp as reports
+    for blueprint in (auth, home, estates, properties, participants, funnel, reports):
         app.register_blueprint(blueprint)
 
 

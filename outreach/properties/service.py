@@ -137,8 +137,11 @@ def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
     return None
 
 
-def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
-    """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
+def add_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
+    """Add the visit to the session without committing (for a caller that stores more with it).
+
+    Returns (visit, created); an earlier visit with this UUID is returned as is, or VisitConflict.
+    """
     digest = data.content_hash(prop.id, user.id)
     existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
     if existing is not None:
@@ -151,6 +154,14 @@ def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, b
         call_back_at=data.call_back_at, working_age_adults=data.working_age_adults, content_hash=digest,
     )
     db.session.add(visit)
+    return visit, True
+
+
+def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
+    """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
+    visit, created = add_visit(user, prop, data)
+    if not created:
+        return visit, False
     try:
         db.session.commit()
     except IntegrityError:
@@ -159,7 +170,7 @@ def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, b
         existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
         if existing is None:
             raise
-        return _same_or_conflict(existing, digest), False
+        return _same_or_conflict(existing, data.content_hash(prop.id, user.id)), False
     return visit, True
 
 
