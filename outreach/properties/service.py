@@ -143,9 +143,6 @@ def add_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool
     Returns (visit, created); an earlier visit with this UUID is returned as is, or VisitConflict.
     """
     digest = data.content_hash(prop.id, user.id)
-    existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
-    if existing is not None:
-        return _same_or_conflict(existing, digest), False
     received = utcnow()
     visit = Visit(
         uuid=data.uuid, property_id=prop.id, worker_id=user.id, outcome=data.outcome,
@@ -165,7 +162,8 @@ def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, b
     try:
         db.session.commit()
     except IntegrityError:
-        # Another request with the same UUID committed first (two replays at once).
+        # The unique UUID decides: this record was received before (a replay), perhaps at this
+        # very moment by another request. Insert-first keeps the common path to one statement.
         db.session.rollback()
         existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
         if existing is None:
