@@ -10,6 +10,7 @@ import re
 import uuid
 
 import pytest
+from flask import g
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -125,6 +126,11 @@ def login_as(client, world):
     def login(key: str):
         user = world[key]
         client.delete_cookie("session")
+        # Requests share the fixture's app context, so what Flask-Login and Flask-WTF cache in `g`
+        # (the user, the CSRF token) outlives the cookie: forget it, or the next request still runs
+        # as the previous user.
+        for key in list(g):
+            g.pop(key)
         token = csrf_from(client)
         response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
                                                 "csrf_token": token})

@@ -229,7 +229,7 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
     if prop is not None:
         visit_input = VisitInput(str(uuidlib.uuid5(VISIT_NAMESPACE, data.uuid)), "signed_up", data.recorded_at,
                                  None, None, None)
-        visit, _ = add_visit(user, prop, visit_input)
+        visit = add_visit(user, prop, visit_input)
         db.session.flush()
     participant = Participant(
         uuid=data.uuid, estate_id=data.estate_id, property_id=data.property_id,

@@ -137,28 +137,26 @@ def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
     return None
 
 
-def add_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
-    """Add the visit to the session without committing (for a caller that stores more with it).
+def add_visit(user: User, prop: Property, data: VisitInput) -> Visit:
+    """Add the visit to the session without committing, for a caller that stores more with it.
 
-    Returns (visit, created); an earlier visit with this UUID is returned as is, or VisitConflict.
+    The caller commits; the unique UUID then decides whether it was received before.
     """
-    digest = data.content_hash(prop.id, user.id)
     received = utcnow()
     visit = Visit(
         uuid=data.uuid, property_id=prop.id, worker_id=user.id, outcome=data.outcome,
         time_slot=time_slot(data.recorded_at, org_timezone()), recorded_at=data.recorded_at,
         received_at=received, clock_flag=clock_flag(data.recorded_at, received), notes=data.notes,
-        call_back_at=data.call_back_at, working_age_adults=data.working_age_adults, content_hash=digest,
+        call_back_at=data.call_back_at, working_age_adults=data.working_age_adults,
+        content_hash=data.content_hash(prop.id, user.id),
     )
     db.session.add(visit)
-    return visit, True
+    return visit
 
 
 def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
     """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
-    visit, created = add_visit(user, prop, data)
-    if not created:
-        return visit, False
+    visit = add_visit(user, prop, data)
     try:
         db.session.commit()
     except IntegrityError:
