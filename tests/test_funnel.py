@@ -122,13 +122,13 @@ def test_the_weekly_trend_adds_up_to_the_period(db, demo):
     assert len(weeks) == 5 and weeks[0].starts_on == f.date_from
     signed = sum(w.signed_up for w in weeks)
     assert signed == count_by_hand(db, f)["signed_up"]
-    # Doors knocked each week, counted by hand for one week.
+    # Knocks in one week, counted by hand.
     week = weeks[2]
     start, end = local_midnight(week.starts_on), local_midnight(week.starts_on + timedelta(weeks=1))
     voided = set(db.session.scalars(select(VisitVoid.visit_id)))
-    by_hand = {v.property_id for v in db.session.scalars(select(Visit))
-               if start <= v.recorded_at < end and v.outcome in KNOCKED and v.id not in voided}
-    assert week.knocked == len(by_hand)
+    by_hand = [v for v in db.session.scalars(select(Visit))
+               if start <= v.recorded_at < end and v.outcome in KNOCKED and v.id not in voided]
+    assert week.knocked == len(by_hand) > 0
 
 
 def test_a_step_after_a_zero_step_has_no_rate_and_does_not_crash(client, world, login_as):

@@ -21,6 +21,7 @@ from ..models import (
     CONVERSATION,
     INTERESTED,
     KNOCKED,
+    OUTCOMES,
     Participant,
     Property,
     StageEvent,
@@ -142,6 +143,9 @@ def visit_conditions(f: FunnelFilters, *, period=True) -> list:
     if f.estate_ids is not None:
         # Pushed down so a small estate reads only its own doors' visits through the property index.
         conds.append(Visit.property_id.in_(select(Property.id).where(*property_conditions(f))))
+    else:
+        # Every estate: leaving out the few doors gone from the list is cheaper than a join per door.
+        conds.append(Visit.property_id.not_in(select(Property.id).where(Property.in_list.is_(False))))
     return conds
 
 
@@ -161,26 +165,31 @@ def participant_conditions(f: FunnelFilters, *, period=True) -> list:
     return conds
 
 
-def _flag(outcomes) -> object:
-    return func.max(case((Visit.outcome.in_(sorted(outcomes)), 1), else_=0))
+# The door steps nest (interested doors had a conversation, were answered, were knocked), so one number
+# per visit, its deepest step, and the deepest per door give all four counts in a single pass.
+DOOR_STEPS = (("knocked", KNOCKED), ("answered", ANSWERED), ("conversation", CONVERSATION),
+              ("interested", INTERESTED))
+assert all(inner <= outer for (_, inner), (_, outer) in zip(DOOR_STEPS[1:], DOOR_STEPS)), "door steps must nest"
+
+
+def door_depth(outcome_column) -> object:
+    """How far down the door steps an outcome goes: 0 (no access) to 4 (interested), as SQL."""
+    depth = {outcome: sum(outcome in codes for _, codes in DOOR_STEPS) for outcome in OUTCOMES}
+    return case({o: d for o, d in depth.items() if d}, value=outcome_column, else_=0)
 
 
 def door_steps(f: FunnelFilters) -> dict[str, int]:
     """Properties in the footprint, and how many were knocked, answered, had a conversation, were interested."""
     properties = db.session.scalar(select(func.count(Property.id)).where(*property_conditions(f)))
-    # One pass over the visits grouped by door (a covering index makes it an index-only scan), then the
-    # doors' flags are summed: no row reaches Python.
-    per_door = (select(Visit.property_id.label("property_id"), _flag(KNOCKED).label("k"),
-                       _flag(ANSWERED).label("a"), _flag(CONVERSATION).label("c"), _flag(INTERESTED).label("i"))
+    # One pass over the visits grouped by door (the covering index makes it an index-only scan, already
+    # in door order), then doors are counted by their deepest step: no row reaches Python.
+    per_door = (select(func.max(door_depth(Visit.outcome)).label("depth"))
                 .where(*visit_conditions(f)).group_by(Visit.property_id).subquery())
     row = db.session.execute(
-        select(func.coalesce(func.sum(per_door.c.k), 0), func.coalesce(func.sum(per_door.c.a), 0),
-               func.coalesce(func.sum(per_door.c.c), 0), func.coalesce(func.sum(per_door.c.i), 0))
-        .select_from(per_door).join(Property, Property.id == per_door.c.property_id)
-        .where(*property_conditions(f))
+        select(*(func.coalesce(func.sum(case((per_door.c.depth >= n, 1), else_=0)), 0)
+                 for n in range(1, len(DOOR_STEPS) + 1)))
     ).one()
-    return {"properties": properties, "knocked": int(row[0]), "answered": int(row[1]),
-            "conversation": int(row[2]), "interested": int(row[3])}
+    return {"properties": properties, **{key: int(row[n]) for n, (key, _) in enumerate(DOOR_STEPS)}}
 
 
 def _reached(stages) -> object:
@@ -246,7 +255,7 @@ def trend_weeks(f: FunnelFilters, today: date) -> list[date]:
 
 
 def weekly_trend(f: FunnelFilters, today: date | None = None) -> list[TrendWeek]:
-    """Doors knocked, doors with a conversation and people signed up, week by week."""
+    """Knocks, conversations at the door and people signed up, week by week."""
     today = today or datetime.now(timezone.utc).astimezone(org_timezone()).date()
     mondays = trend_weeks(f, today)
     days = mondays + [mondays[-1] + timedelta(weeks=1)]
@@ -256,18 +265,18 @@ def weekly_trend(f: FunnelFilters, today: date | None = None) -> list[TrendWeek]
     hi = min(bounds[-1], f.end) if f.end else bounds[-1]
     weeks = [TrendWeek(m) for m in mondays]
 
-    visits = (select(bucket(Visit.recorded_at, bounds).label("wk"), Visit.property_id, Visit.outcome)
+    # Week by week the trend counts activity (knocks, conversations at the door), which sums over
+    # weeks; distinct doors per week would cost a sort per week for little more meaning.
+    visits = (select(bucket(Visit.recorded_at, bounds).label("wk"), Visit.outcome)
               .where(*visit_conditions(f, period=False), Visit.recorded_at >= lo, Visit.recorded_at < hi)
-              .where(Visit.property_id.in_(select(Property.id).where(*property_conditions(f))))
               .subquery())
     rows = db.session.execute(
-        select(visits.c.wk,
-               func.count(distinct(case((visits.c.outcome.in_(sorted(KNOCKED)), visits.c.property_id)))),
-               func.count(distinct(case((visits.c.outcome.in_(sorted(CONVERSATION)), visits.c.property_id)))))
+        select(visits.c.wk, func.sum(case((visits.c.outcome.in_(sorted(KNOCKED)), 1), else_=0)),
+               func.sum(case((visits.c.outcome.in_(sorted(CONVERSATION)), 1), else_=0)))
         .group_by(visits.c.wk))
     for wk, knocked, conversation in rows:
         if wk is not None:
-            weeks[wk].knocked, weeks[wk].conversation = knocked, conversation
+            weeks[wk].knocked, weeks[wk].conversation = int(knocked or 0), int(conversation or 0)
     people = (select(bucket(Participant.signed_up_at, bounds).label("wk"), Participant.id)
               .where(*participant_conditions(f, period=False), Participant.signed_up_at >= lo,
                      Participant.signed_up_at < hi).subquery())
