@@ -202,3 +202,12 @@ def test_a_signed_up_participant_moves_the_funnel(app, client, world, login_as):
         "recorded_at": datetime.now(timezone.utc).isoformat(), "consents": ["data_processing"]})
     after = funnel(FunnelFilters(estate_ids=(world["estate"].id,)), with_trend=False)
     assert after["signed_up"] == before + 1 and after["knocked"] == 1 and after["interested"] == 1
+
+
+def test_home_leads_managers_to_the_funnel(client, world, login_as):
+    login_as("manager")
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/funnel"' in html and 'href="/reports/"' in html
+    login_as("worker")
+    html = client.get("/").get_data(as_text=True)
+    assert 'href="/funnel"' not in html and 'href="/participants/"' in html

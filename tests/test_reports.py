@@ -89,3 +89,17 @@ def test_workers_and_leads_cannot_download_reports(client, world, login_as):
     login_as("manager")
     page = client.get("/reports/")
     assert page.status_code == 200 and "Download the participant list (personal data)" in page.get_data(as_text=True)
+
+
+def test_the_participant_list_leaves_out_contact_details_after_consent_is_withdrawn(app, client, world, login_as):
+    from tests.test_participants import signed_up
+    from outreach.models import ConsentRecord
+    login_as("worker")
+    pid = signed_up(client, world, email="dee@example.org")
+    contact = app.extensions["sqlalchemy"].session.scalar(
+        select(ConsentRecord).where(ConsentRecord.participant_id == pid, ConsentRecord.kind == "contact"))
+    client.post(f"/participants/{pid}/consents/{contact.id}/withdraw", data={"csrf_token": client.csrf})
+    login_as("manager")
+    text = client.post("/reports/participants.csv", data={"csrf_token": client.csrf}).get_data(as_text=True)
+    assert "Dee" in text and "07700900123" not in text and "dee@example.org" not in text
+    assert "(no consent to contact)" in text
