@@ -1,0 +1,152 @@
+"""50 phones each replaying 200 queued visits at once: every visit stored exactly once, and how fast.
+
+Each phone is a signed-in worker whose outbox holds 200 visits; it sends them in recording order with
+X-Outreach-Replay, and sends 10% of them a second time (a reply lost on the way back). Served by
+gunicorn (4 workers, as in production) on SQLite or PostgreSQL. DESIGN's bar: p95 under 300 ms.
+Run: .venv/bin/python bench/bench_replay.py [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+import argparse
+import http.client
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PHONES, VISITS, RESENDS = 50, 200, 0.10
+
+
+def build(url: str) -> list[tuple[str, list[int]]]:
+    """A team of 50 workers, each with an estate block of 200 doors."""
+    from outreach import create_app
+    from outreach.extensions import db
+    from outreach.models import Property
+    from tests import factories
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        world = factories.world()
+        phones = []
+        for n in range(PHONES):
+            worker = factories.user(world["team"], "worker", f"phone{n}@bench.outreach")
+            estate = factories.estate(world["team"], f"Estate {n:02d}", doors=VISITS)
+            db.session.commit()
+            doors = db.session.scalars(db.select(Property.id).where(Property.estate_id == estate.id)).all()
+            phones.append((worker.email, doors))
+        db.engine.dispose()
+    return phones
+
+
+def phone(args) -> list[float]:
+    """One phone: sign in, then replay its outbox; returns each request's time in seconds."""
+    port, email, doors, password = args
+    rng = random.Random(email)
+
+    def request(method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        conn.close()
+        return response, data
+
+    response, page = request("GET", "/login")
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    response, _ = request("POST", "/login", urllib.parse.urlencode(
+        {"email": email, "password": password, "csrf_token": token}), {**form, "Cookie": cookie})
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    headers = {**form, "Cookie": cookie, "X-Outreach-Replay": "1", "X-CSRFToken": token}
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    outbox = [(door, {"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "outcome": "no_answer",
+                      "recorded_at": (start + timedelta(seconds=40 * i)).isoformat()})
+              for i, door in enumerate(doors)]
+    sends = outbox + [item for item in outbox if rng.random() < RESENDS]
+    times = []
+    for door, fields in sends:
+        began = time.perf_counter()
+        response, _ = request("POST", f"/properties/{door}/visits", urllib.parse.urlencode(fields), headers)
+        times.append(time.perf_counter() - began)
+        assert response.status in (200, 201), (response.status, _[:200])
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--postgres", help="a PostgreSQL server URL; a database is made and dropped")
+    parser.add_argument("--workers", type=int, default=4)
+    options = parser.parse_args()
+    from tests import factories
+    tmp = Path(tempfile.mkdtemp())
+    admin_engine = None
+    if options.postgres:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+        admin = make_url(options.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+        admin_engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        name = f"outreach_bench_{uuid.uuid4().hex[:8]}"
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = admin.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp / 'replay.db'}"
+    phones = build(url)
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    port_number = port.getsockname()[1]
+    port.close()
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_LOGIN": "100000 per minute"}
+    server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", str(options.workers),
+                               "--bind", f"127.0.0.1:{port_number}", "--log-level", "warning", "wsgi:app"],
+                              cwd=ROOT, env=env)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port_number), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        began = time.perf_counter()
+        # Processes, not threads: 50 phones in one Python process would measure its GIL, not the server.
+        with ProcessPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(phone, [(port_number, email, doors, factories.PASSWORD)
+                                            for email, doors in phones]))
+        elapsed = time.perf_counter() - began
+    finally:
+        server.terminate()
+        server.wait()
+    from sqlalchemy import create_engine, text
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        stored = conn.execute(text("select count(*), count(distinct uuid) from visit")).one()
+    engine.dispose()
+    times = sorted(t for r in results for t in r)
+    p95 = times[int(0.95 * (len(times) - 1))]
+    db_name = "PostgreSQL" if options.postgres else "SQLite"
+    print(f"{PHONES} phones x {VISITS} visits (+{RESENDS:.0%} sent twice), {db_name}, gunicorn {options.workers} "
+          f"workers, load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  requests: {len(times)} in {elapsed:.1f} s ({len(times) / elapsed:.0f}/s)")
+    print(f"  latency: median {statistics.median(times) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (target < 300 ms)")
+    print(f"  stored: {stored[0]} visits, {stored[1]} distinct UUIDs, expected {PHONES * VISITS}: "
+          f"{'exactly once' if stored[0] == stored[1] == PHONES * VISITS else 'MISMATCH'}")
+    if admin_engine is not None:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
