@@ -63,11 +63,13 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .assignments.views import bp as assignments
     from .auth.views import bp as auth
+    from .coverage.views import bp as coverage
     from .estates.views import bp as estates
     from .home.views import bp as home
     from .properties.views import bp as properties
-    for blueprint in (auth, home, estates, properties):
+    for blueprint in (auth, home, estates, properties, coverage, assignments):
         app.register_blueprint(blueprint)
 
 
