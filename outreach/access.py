@@ -8,6 +8,7 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 from sqlalchemy import select, true
+from sqlalchemy.orm import contains_eager, joinedload
 
 from .extensions import db
 from .models import Estate, Property
@@ -54,6 +55,7 @@ def get_property_or_404(user, property_id: int) -> Property:
     """The door, if `user` may see its estate."""
     prop = db.session.scalar(
         select(Property).join(Estate, Property.estate_id == Estate.id)
+        .options(contains_eager(Property.estate), joinedload(Property.block))
         .where(Property.id == property_id, estate_scope(user))
     )
     if prop is None:

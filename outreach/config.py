@@ -43,6 +43,7 @@ def from_environment() -> dict:
         "ORG_NAME": os.environ.get("ORG_NAME", "Outreach"),
         "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "20 per minute"),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
@@ -60,5 +61,4 @@ class Defaults:
     # page had then: tokens live as long as the signed-in session, not one hour.
     WTF_CSRF_TIME_LIMIT = None
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_LOGIN = "20 per minute"
     PLAUSIBLE_PAST_DAYS = 30

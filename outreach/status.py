@@ -280,6 +280,10 @@ def statuses_for_estate(estate: Estate, facts: dict[int, list[VisitFact]] | None
     return statuses_for_properties(properties, SaturationRule.for_estate(estate), facts)
 
 
-def status_for_property(prop: Property) -> DoorStatus:
-    """The status of one door."""
-    return statuses_for_properties([prop], SaturationRule.for_estate(prop.estate))[prop.id]
+def status_for_property(prop: Property, visits=None) -> DoorStatus:
+    """The status of one door; pass its visits (voided ones are left out here) if already loaded."""
+    if visits is None:
+        return statuses_for_properties([prop], SaturationRule.for_estate(prop.estate))[prop.id]
+    live = [VisitFact(v.outcome, v.recorded_at, v.time_slot) for v in visits if v.void is None]
+    return derive_status(live, SaturationRule.for_estate(prop.estate), is_void=prop.is_void,
+                         do_not_knock=prop.do_not_knock, tz=org_timezone())

@@ -140,9 +140,6 @@ def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
 def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
     """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
     digest = data.content_hash(prop.id, user.id)
-    existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
-    if existing is not None:
-        return _same_or_conflict(existing, digest), False
     received = utcnow()
     visit = Visit(
         uuid=data.uuid, property_id=prop.id, worker_id=user.id, outcome=data.outcome,
@@ -154,7 +151,8 @@ def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, b
     try:
         db.session.commit()
     except IntegrityError:
-        # Another request with the same UUID committed first (two replays at once).
+        # The unique UUID decides: this record was received before (a replay), perhaps at this
+        # very moment by another request. Insert-first keeps the common path to one statement.
         db.session.rollback()
         existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
         if existing is None:

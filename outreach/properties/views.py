@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ..access import can_record_visits, get_property_or_404
 from ..extensions import db
@@ -18,14 +18,14 @@ def door_context(prop: Property, **extra) -> dict:
     """Everything the door page and its fragment show."""
     visits = db.session.scalars(
         select(Visit).where(Visit.property_id == prop.id)
-        .options(selectinload(Visit.worker), selectinload(Visit.void))
+        .options(joinedload(Visit.worker), joinedload(Visit.void))
         .order_by(Visit.recorded_at.desc())
     ).all()
     next_door = db.session.scalar(
         select(Property).where(Property.estate_id == prop.estate_id, Property.block_id == prop.block_id,
                                Property.in_list.is_(True), Property.sort_order > prop.sort_order)
         .order_by(Property.sort_order).limit(1))
-    context = {"property": prop, "status": status_for_property(prop), "visits": visits,
+    context = {"property": prop, "status": status_for_property(prop, visits), "visits": visits,
                "next_door": next_door, "can_record": can_record_visits(current_user, prop.estate),
                "errors": {}, "form": {}, "message": None, "problem": None,
                "from_walk_list": request.values.get("from") == "walk"}
