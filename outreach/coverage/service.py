@@ -294,12 +294,12 @@ def coverage_data(estate: Estate, filters: Filters) -> dict:
     doors: [id, lat, lng, state, knocks, block, flags], each of id/lat/lng as the difference from
     the previous door (in 1e-5 degree for lat/lng) so the numbers stay short; state indexes
     `states`; block indexes `blocks` (-1: none); flags: 1 covered, 2 possible double knock.
-    blocks: [id, name, assigned worker id or null, outline GeoJSON or null].
+    blocks: [id, assigned worker id or null, outline GeoJSON or null] (names are on the page).
     """
     rows = _door_rows(estate)
     facts = narrow(visit_facts_for_estate(estate), filters)
     statuses = statuses_for_estate(estate, facts=facts, properties=rows)
-    blocks = db.session.execute(select(Block.id, Block.name, Block.outline)
+    blocks = db.session.execute(select(Block.id, Block.outline)
                                 .where(Block.estate_id == estate.id)
                                 .order_by(Block.sort_order, Block.name)).all()
     whole, by_block = assigned_workers(assignments_on(estate, local_today()))
@@ -317,7 +317,7 @@ def coverage_data(estate: Estate, filters: Filters) -> dict:
         "origin": [lat0, lng0],
         "scale": COORD_SCALE,
         "estate_worker": whole,
-        "blocks": [[b.id, b.name, by_block.get(b.id, whole), b.outline] for b in blocks],
+        "blocks": [[b.id, by_block.get(b.id, whole), b.outline] for b in blocks],
         "doors": doors,
         "unmapped": len(rows) - len(mapped),
     }

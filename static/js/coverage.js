@@ -58,7 +58,7 @@
     function fill(door) {
       if (colourBy === "worker") {
         var block = data.blocks[door.block];
-        var worker = block ? block[2] : data.estate_worker;
+        var worker = block ? block[1] : data.estate_worker;
         return workerColours[worker === null || worker === undefined ? "" : String(worker)] || workerColours[""];
       }
       return stateColours[data.states[door.state]];
@@ -79,8 +79,8 @@
     });
     data.blocks.forEach(function (block, i) {
       var style = { renderer: renderer, color: "#4a5561", weight: 1.5, fill: true, fillOpacity: 0.06, interactive: false };
-      if (block[3]) {
-        try { L.geoJSON(JSON.parse(block[3]), { style: style, interactive: false }).addTo(map); return; } catch (e) { /* fall back */ }
+      if (block[2]) {
+        try { L.geoJSON(JSON.parse(block[2]), { style: style, interactive: false }).addTo(map); return; } catch (e) { /* fall back */ }
       }
       if (blockPoints[i].length >= 3) L.polygon(hull(blockPoints[i]), style).addTo(map);
     });
