@@ -63,13 +63,14 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin
     from .assignments.views import bp as assignments
     from .auth.views import bp as auth
     from .coverage.views import bp as coverage
     from .estates.views import bp as estates
     from .home.views import bp as home
     from .properties.views import bp as properties
-    for blueprint in (auth, home, estates, properties, coverage, assignments):
+    for blueprint in (auth, home, estates, properties, admin, coverage, assignments):
         app.register_blueprint(blueprint)
 
 

@@ -10,6 +10,7 @@ import re
 import uuid
 
 import pytest
+from flask import g, request_started
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -73,6 +74,16 @@ def _make_app(uri: str):
     })
 
 
+def _fresh_g(sender, **extra):
+    """Each request starts with an empty `g`, as in production.
+
+    The test's app context outlives its requests, so without this Flask-Login's cached user and
+    Flask-WTF's token would leak from one request (and one client) to the next.
+    """
+    for name in list(g):
+        g.pop(name)
+
+
 @pytest.fixture
 def app(request, tmp_path):
     """A fresh app and empty schema per test (SQLite file, or PostgreSQL with --db=postgres)."""
@@ -81,6 +92,7 @@ def app(request, tmp_path):
     else:
         uri = f"sqlite:///{tmp_path / 'test.db'}"
     app = _make_app(uri)
+    request_started.connect(_fresh_g, app)
     with app.app_context():
         _db.drop_all()
         _db.create_all()

@@ -1,10 +1,11 @@
-"""Signing in: checking a password and keeping `next` on this site."""
+"""Signing in: checking a password, keeping `next` on this site, changing a password."""
+import secrets
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import User, utcnow
+from ..models import User, audit, utcnow
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -26,3 +27,44 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+PASSWORD_MIN_LENGTH = 10
+# No 0/O or 1/l/I: a temporary password is read aloud or copied from a screen.
+_TEMPORARY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """What is wrong with a new password, or None when it is acceptable."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        return f"Use at least {PASSWORD_MIN_LENGTH} characters."
+    if password.strip().lower() == email.strip().lower():
+        return "The password can't be your email address."
+    return None
+
+
+def temporary_password() -> str:
+    """A random password to give once to a new user, who must change it at first sign-in."""
+    groups = ("".join(secrets.choice(_TEMPORARY_ALPHABET) for _ in range(4)) for _ in range(3))
+    return "-".join(groups)
+
+
+def change_own_password(user: User, current: str, new: str, confirm: str) -> dict[str, str]:
+    """Change the user's own password; return errors by field (empty when changed and committed)."""
+    errors: dict[str, str] = {}
+    if not user.check_password(current):
+        errors["current_password"] = "That is not your current password."
+    problem = password_problem(new, user.email)
+    if problem:
+        errors["new_password"] = problem
+    elif user.check_password(new):
+        errors["new_password"] = "Choose a password different from the current one."
+    elif new != confirm:
+        errors["confirm_password"] = "The two new passwords are not the same."
+    if errors:
+        return errors
+    user.set_password(new)
+    user.must_change_password = False
+    audit(user, "user.change_password", user)
+    db.session.commit()
+    return {}

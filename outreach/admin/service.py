@@ -1,0 +1,296 @@
+"""Setting up an organisation: teams, users, estates and blocks/streets. One set of rules for the pages and the CLI.
+
+Every change is written to the audit log with its author. Nobody is ever deleted: a user who leaves is
+deactivated, so the visits they recorded keep their author.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..auth.service import password_problem, temporary_password
+from ..extensions import db
+from ..models import ROLES, Block, Estate, Organisation, Team, User, audit
+
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SATURATION_LIMITS = {"saturation_attempts": (1, 10), "saturation_slots": (1, 3), "saturation_gap_days": (0, 14)}
+SATURATION_WORDS = {"saturation_attempts": "Knocks", "saturation_slots": "Different time slots",
+                    "saturation_gap_days": "Days apart"}
+BLOCK_KINDS = {"block": "Block of flats", "street": "Street"}
+
+
+class Invalid(Exception):
+    """The change can't be made as asked; `errors` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def _text(form: Mapping, name: str, limit: int = 200) -> str:
+    return (form.get(name) or "").strip()[:limit]
+
+
+def the_organisation() -> Organisation:
+    """The organisation running this install (made on first use, named by ORG_NAME)."""
+    org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    if org is None:
+        org = Organisation(name=current_app.config.get("ORG_NAME", "Outreach"))
+        db.session.add(org)
+        db.session.flush()
+    return org
+
+
+# --- Teams -----------------------------------------------------------------------------------------
+
+def teams(include_inactive: bool = True) -> list[Team]:
+    """Teams by name."""
+    stmt = select(Team).order_by(Team.name)
+    if not include_inactive:
+        stmt = stmt.where(Team.active.is_(True))
+    return db.session.scalars(stmt).all()
+
+
+def find_team(name: str) -> Team | None:
+    """The team with this name, case-insensitively."""
+    return db.session.scalar(select(Team).where(func.lower(Team.name) == name.strip().lower()))
+
+
+def save_team(actor: User | None, form: Mapping, team: Team | None = None) -> Team:
+    """Create a team, or rename / (de)activate one."""
+    name = _text(form, "name")
+    errors = {}
+    if not name:
+        errors["name"] = "Give the team a name."
+    else:
+        same = find_team(name)
+        if same is not None and same is not team:
+            errors["name"] = f"There is already a team called {same.name}."
+    if errors:
+        raise Invalid(errors)
+    active = str(form.get("active", "")).lower() in ("1", "on", "true")
+    if team is None:
+        team = Team(organisation=the_organisation(), name=name, active=True)
+        db.session.add(team)
+        db.session.flush()
+        audit(actor, "team.create", team, name=name)
+    else:
+        changes = _changes(team, name=name, active=active)
+        if changes:
+            audit(actor, "team.update", team, **changes)
+    db.session.commit()
+    return team
+
+
+def _changes(obj, **values) -> dict:
+    """Set the attributes that differ and return {name: [old, new]} for the audit log."""
+    changes = {}
+    for name, value in values.items():
+        old = getattr(obj, name)
+        if old != value:
+            changes[name] = [old, value]
+            setattr(obj, name, value)
+    return changes
+
+
+# --- Users -----------------------------------------------------------------------------------------
+
+def users() -> list[User]:
+    """Everyone who can (or could) sign in, active first."""
+    return db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+
+
+def _active_admins_other_than(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(User)
+                             .where(User.role == "admin", User.active.is_(True), User.id != user.id))
+
+
+def _user_fields(form: Mapping, user: User | None) -> tuple[dict, dict[str, str]]:
+    errors: dict[str, str] = {}
+    name, email, role = _text(form, "name"), _text(form, "email", 254).lower(), _text(form, "role", 16)
+    if not name:
+        errors["name"] = "Give the person's name."
+    if not EMAIL_RE.match(email):
+        errors["email"] = "Give an email address like name@example.org."
+    else:
+        same = db.session.scalar(select(User).where(func.lower(User.email) == email))
+        if same is not None and same is not user:
+            errors["email"] = "Someone already signs in with this email."
+    if role not in ROLES:
+        errors["role"] = "Choose a role."
+    team = None
+    team_id = _text(form, "team_id")
+    if team_id:
+        team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
+        if team is None:
+            errors["team_id"] = "Choose a team from the list."
+    elif role in ("worker", "lead"):
+        errors["team_id"] = "Workers and leads belong to a team: choose one."
+    return {"name": name, "email": email, "role": role, "team": team}, errors
+
+
+def create_user(actor: User | None, form: Mapping, password: str | None = None) -> tuple[User, str | None]:
+    """Create a user; without `password`, a temporary one is made (returned, shown once) to change at first sign-in."""
+    fields, errors = _user_fields(form, None)
+    temporary = None
+    if password is None:
+        password = temporary = temporary_password()
+    elif "email" not in errors and (problem := password_problem(password, fields["email"])):
+        errors["password"] = problem
+    if errors:
+        raise Invalid(errors)
+    user = User(**fields, active=True, must_change_password=temporary is not None)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    audit(actor, "user.create", user, email=user.email, role=user.role,
+          team=user.team.name if user.team else None, temporary_password=temporary is not None)
+    db.session.commit()
+    return user, temporary
+
+
+def update_user(actor: User | None, user: User, form: Mapping) -> User:
+    """Change a user's name, email, role or team; the last active admin keeps the admin role."""
+    fields, errors = _user_fields(form, user)
+    if user.role == "admin" and fields["role"] != "admin" and user.active and not _active_admins_other_than(user):
+        errors["role"] = "This is the last active admin: make someone else admin first."
+    if errors:
+        raise Invalid(errors)
+    team = fields.pop("team")
+    changes = _changes(user, **fields)
+    if user.team is not team:
+        changes["team"] = [user.team.name if user.team else None, team.name if team else None]
+        user.team = team
+    if changes:
+        audit(actor, "user.update", user, **changes)
+    db.session.commit()
+    return user
+
+
+def set_active(actor: User | None, user: User, active: bool) -> User:
+    """Deactivate (they can no longer sign in; their records keep their name) or reactivate a user."""
+    if not active:
+        if actor is not None and user.id == actor.id:
+            raise Invalid({"active": "You can't deactivate your own account."})
+        if user.role == "admin" and user.active and not _active_admins_other_than(user):
+            raise Invalid({"active": "This is the last active admin: it can't be deactivated."})
+    if user.active != active:
+        user.active = active
+        audit(actor, "user.activate" if active else "user.deactivate", user, email=user.email)
+        db.session.commit()
+    return user
+
+
+def reset_password(actor: User | None, user: User) -> str:
+    """Give the user a new temporary password (returned once) that they must change at sign-in."""
+    password = temporary_password()
+    user.set_password(password)
+    user.must_change_password = True
+    audit(actor, "user.reset_password", user, email=user.email)
+    db.session.commit()
+    return password
+
+
+# --- Estates and blocks/streets --------------------------------------------------------------------
+
+def estates() -> list[Estate]:
+    """Every estate, by name."""
+    return db.session.scalars(select(Estate).order_by(Estate.name)).all()
+
+
+def _estate_fields(form: Mapping, estate: Estate | None) -> dict:
+    errors: dict[str, str] = {}
+    name = _text(form, "name")
+    if not name:
+        errors["name"] = "Give the estate a name."
+    else:
+        same = db.session.scalar(select(Estate).where(func.lower(Estate.name) == name.lower()))
+        if same is not None and same is not estate:
+            errors["name"] = f"There is already an estate called {same.name}."
+    team = None
+    team_id = _text(form, "team_id")
+    if team_id:
+        team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
+        if team is None:
+            errors["team_id"] = "Choose a team from the list."
+    fields = {"name": name, "local_authority": _text(form, "local_authority") or None}
+    for field, (low, high) in SATURATION_LIMITS.items():
+        raw = _text(form, field, 10)
+        default = getattr(estate, field) if estate is not None else Estate.__table__.c[field].default.arg
+        if raw == "":
+            fields[field] = default
+        elif raw.lstrip("-").isdigit() and low <= int(raw) <= high:
+            fields[field] = int(raw)
+        else:
+            errors[field] = f"{SATURATION_WORDS[field]}: a whole number from {low} to {high}."
+    if errors:
+        raise Invalid(errors)
+    fields["team"] = team
+    return fields
+
+
+def create_estate(actor: User | None, form: Mapping) -> Estate:
+    """Create an estate with its team and saturation rule."""
+    fields = _estate_fields(form, None)
+    estate = Estate(**fields)
+    db.session.add(estate)
+    db.session.flush()
+    audit(actor, "estate.create", estate, name=estate.name, team=estate.team.name if estate.team else None)
+    db.session.commit()
+    return estate
+
+
+def update_estate(actor: User | None, estate: Estate, form: Mapping) -> Estate:
+    """Change an estate's name, local authority, team or saturation rule."""
+    fields = _estate_fields(form, estate)
+    team = fields.pop("team")
+    changes = _changes(estate, **fields)
+    if estate.team is not team:
+        changes["team"] = [estate.team.name if estate.team else None, team.name if team else None]
+        estate.team = team
+    if changes:
+        audit(actor, "estate.update", estate, **changes)
+    db.session.commit()
+    return estate
+
+
+def save_block(actor: User | None, estate: Estate, form: Mapping, block: Block | None = None) -> Block:
+    """Add a block/street to an estate, or change its name, kind, access notes or walking order."""
+    errors: dict[str, str] = {}
+    name = _text(form, "name")
+    if not name:
+        errors["name"] = "Give the block or street a name."
+    else:
+        same = db.session.scalar(select(Block).where(Block.estate_id == estate.id,
+                                                     func.lower(Block.name) == name.lower()))
+        if same is not None and same is not block:
+            errors["name"] = f"{estate.name} already has {same.name}."
+    kind = _text(form, "kind", 8)
+    if kind not in BLOCK_KINDS:
+        errors["kind"] = "Choose block of flats or street."
+    raw_order = _text(form, "sort_order", 10)
+    if raw_order == "":
+        sort_order = block.sort_order if block is not None else 1 + (db.session.scalar(
+            select(func.max(Block.sort_order)).where(Block.estate_id == estate.id)) or 0)
+    elif raw_order.isdigit() and int(raw_order) <= 100000:
+        sort_order = int(raw_order)
+    else:
+        errors["sort_order"] = "Walking order: a whole number (0 or more)."
+    if errors:
+        raise Invalid(errors)
+    values = {"name": name, "kind": kind, "access_notes": _text(form, "access_notes", 2000) or None,
+              "sort_order": sort_order}
+    if block is None:
+        block = Block(estate_id=estate.id, **values)
+        db.session.add(block)
+        db.session.flush()
+        audit(actor, "block.create", block, estate=estate.name, **values)
+    else:
+        changes = _changes(block, **values)
+        if changes:
+            audit(actor, "block.update", block, estate=estate.name, **changes)
+    db.session.commit()
+    return block
