@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 
-from ..coverage.service import local_today, team_workers
+from ..coverage.service import blocks_of, local_today, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
 
@@ -45,7 +45,7 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
     place = (form.get("block") or "").strip()
     block = None
     if place not in ("", "estate"):
-        block = next((b for b in estate.blocks if str(b.id) == place), None)
+        block = next((b for b in blocks_of(estate) if str(b.id) == place), None)
         if block is None:
             errors["block"] = "Choose a block/street of this estate, or the whole estate."
     starts_on = ends_on = None

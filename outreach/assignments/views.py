@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import get_estate_or_404, roles_required
-from ..coverage.service import team_workers
+from ..coverage.service import blocks_of, team_workers
 from ..coverage.settings import can_lead
 from ..extensions import db
 from ..htmx import render
@@ -15,7 +15,7 @@ bp = Blueprint("assignments", __name__, url_prefix="/estates")
 
 def _page(estate, status_code=200, errors=None, form=None, message=None):
     return render("assignments/assignments.html", "assignments/_assignments.html", status_code=status_code,
-                  estate=estate, assignments=estate_assignments(estate), workers=team_workers(estate),
+                  estate=estate, assignments=estate_assignments(estate), workers=team_workers(estate), blocks=blocks_of(estate),
                   editable=can_lead(current_user, estate), errors=errors or {}, form=form or {}, message=message)
 
 

@@ -61,6 +61,12 @@ def local_today() -> date:
     return datetime.now(org_timezone()).date()
 
 
+def blocks_of(estate: Estate) -> list[Block]:
+    """The estate's blocks/streets in walking order (queried: a long-lived session may hold an old list)."""
+    return db.session.scalars(select(Block).where(Block.estate_id == estate.id)
+                              .order_by(Block.sort_order, Block.name)).all()
+
+
 # --- Filters --------------------------------------------------------------------------------------
 
 @dataclass
@@ -377,7 +383,7 @@ def door_grid(estate: Estate, statuses: dict[int, DoorStatus], wanted: str = "",
             .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
     if block_id != "all":
         stmt = stmt.where(Property.block_id == block_id if block_id is not None else Property.block_id.is_(None))
-    blocks = {b.id: b for b in estate.blocks}
+    blocks = {b.id: b for b in blocks_of(estate)}
     rows: dict[int | None, GridRow] = {}
     lines: dict[tuple, GridLine] = {}
     for pid, bid, number, line1, entrance, floor in db.session.execute(stmt):
@@ -443,7 +449,8 @@ def coverage_page(estate: Estate, filters: Filters, workers: list[User]) -> Cove
 def _grid_summaries(estate: Estate, statuses: dict[int, DoorStatus], wanted: str) -> list[GridRow]:
     """Block rows with their counts only; each row's cells come when it is opened."""
     rows: dict[int | None, GridRow] = {}
-    blocks = {b.id: b for b in estate.blocks}
+    ordered = blocks_of(estate)
+    blocks = {b.id: b for b in ordered}
     for pid, bid in db.session.execute(select(Property.id, Property.block_id).where(
             Property.estate_id == estate.id, Property.in_list.is_(True))):
         s = statuses[pid]
@@ -453,7 +460,7 @@ def _grid_summaries(estate: Estate, statuses: dict[int, DoorStatus], wanted: str
         if row is None:
             row = rows[bid] = GridRow(blocks.get(bid))
         row.counts[s.state] += 1
-    order = {b.id: i for i, b in enumerate(estate.blocks)}
+    order = {b.id: i for i, b in enumerate(ordered)}
     return sorted(rows.values(), key=lambda r: order.get(r.block.id, len(order)) if r.block else len(order))
 
 

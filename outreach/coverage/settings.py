@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..admin.service import SATURATION_LIMITS
 from ..extensions import db
-from ..models import SATURATION_SLOTS, Estate, User, audit
+from ..models import Estate, User, audit
 
+# The same bounds as the admin's estate form: one rule, whoever sets it.
 LIMITS = {
-    "attempts": (1, 10, "Knocks needed"),
-    "slots": (1, len(SATURATION_SLOTS), "Different time slots"),
-    "gap_days": (0, 14, "Days between knocks"),
+    "attempts": (*SATURATION_LIMITS["saturation_attempts"], "Knocks needed"),
+    "slots": (*SATURATION_LIMITS["saturation_slots"], "Different time slots"),
+    "gap_days": (*SATURATION_LIMITS["saturation_gap_days"], "Days between knocks"),
 }
 
 
@@ -47,7 +49,7 @@ def parse_settings(form) -> SettingsInput:
         else:
             values[name] = int(text)
     if not errors and values["slots"] > values["attempts"]:
-        errors["slots"] = "Different time slots can't be more than the knocks needed."
+        errors["slots"] = "Different time slots must not be more than the knocks needed."
     if errors:
         raise SettingsInvalid(errors)
     return SettingsInput(**values)

@@ -77,7 +77,7 @@ def block_grid(estate_id: int, block: str):
     estate = get_estate_or_404(current_user, estate_id)
     if block == "none":
         block_id = None
-    elif block.isdigit() and int(block) in {b.id for b in estate.blocks}:
+    elif block.isdigit() and int(block) in {b.id for b in service.blocks_of(estate)}:
         block_id = int(block)
     else:
         abort(404)
