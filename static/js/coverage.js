@@ -77,12 +77,21 @@
       bounds.extend(ll);
       if (door.block >= 0) blockPoints[door.block].push([ll.lat, ll.lng]);
     });
+    // Block outlines under the doors: the stored outline, else a band around the block's doors (a wide
+    // translucent stroke buffers the hull, so a street or a two-entrance block still shows as a shape).
     data.blocks.forEach(function (block, i) {
-      var style = { renderer: renderer, color: "#4a5561", weight: 1.5, fill: true, fillOpacity: 0.06, interactive: false };
+      var style = { renderer: renderer, color: "#4a5561", weight: 26, opacity: 0.16, fill: true, fillOpacity: 0.16,
+                    lineJoin: "round", lineCap: "round", interactive: false };
       if (block[2]) {
-        try { L.geoJSON(JSON.parse(block[2]), { style: style, interactive: false }).addTo(map); return; } catch (e) { /* fall back */ }
+        try {
+          L.geoJSON(JSON.parse(block[2]), { style: { color: "#4a5561", weight: 2, fillOpacity: 0.08 }, interactive: false }).addTo(map);
+          return;
+        } catch (e) { /* a broken outline: fall back to the band */ }
       }
-      if (blockPoints[i].length >= 3) L.polygon(hull(blockPoints[i]), style).addTo(map);
+      var pts = blockPoints[i];
+      if (pts.length >= 3) L.polygon(hull(pts), style).addTo(map);
+      else if (pts.length === 2) L.polyline(pts, style).addTo(map);
+      else if (pts.length === 1) L.circleMarker(pts[0], { renderer: renderer, radius: 13, stroke: false, fillColor: "#4a5561", fillOpacity: 0.16, interactive: false }).addTo(map);
     });
     var layer = L.featureGroup(markers).addTo(map);
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [16, 16], maxZoom: 19 });
