@@ -188,7 +188,8 @@ def answer_rates(facts: dict) -> list[SlotRate]:
     """Knocks and answers per time slot (outside hours last), from the counted visits."""
     knocks, answered = Counter(), Counter()
     for visits in facts.values():
-        for outcome, _, slot, _ in visits:
+        for v in visits:
+            outcome, slot = v[0], v[2]
             if outcome in KNOCKED:
                 knocks[slot] += 1
                 if outcome in ANSWERED:
