@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import insert, select  # noqa: E402
 
 from outreach import create_app  # noqa: E402
-from outreach.coverage.service import forget_memo  # noqa: E402
+from outreach.coverage.service import GRID_INLINE_LIMIT, forget_memo  # noqa: E402
 from outreach.extensions import db  # noqa: E402
 from outreach.models import (  # noqa: E402
     OUTCOMES,
@@ -54,17 +54,17 @@ WEIGHTS = {"no_answer": 50, "card_left": 15, "spoke_not_interested": 12, "spoke_
            "signed_up": 2, "already_participant": 1, "moved_or_void": 1, "do_not_knock": 1, "no_access": 8}
 
 
-def build(doors: int, visits: int, seed: int = 7) -> tuple[int, str]:
-    """Make the organisation, the lead, 8 workers, the estate, its doors and visits; return (estate id, lead email)."""
+def build(doors: int, visits: int, seed: int = 7, key: str = "big") -> tuple[int, str]:
+    """Make an organisation, its lead, 8 workers, the estate, its doors and visits; return (estate id, lead email)."""
     rng = random.Random(seed)
-    org = Organisation(name="Bench Housing")
+    org = Organisation(name=f"Bench Housing {key}")
     team = Team(organisation=org, name="Bench team")
     db.session.add_all([org, team])
-    lead = User(email="lead@bench.outreach", name="Bench Lead", role="lead", team=team)
+    lead = User(email=f"lead@{key}.bench.outreach", name="Bench Lead", role="lead", team=team)
     lead.set_password(PASSWORD)
-    workers = [User(email=f"worker{i}@bench.outreach", name=f"Worker {i}", role="worker", team=team,
+    workers = [User(email=f"worker{i}@{key}.bench.outreach", name=f"Worker {i}", role="worker", team=team,
                     password_hash=lead.password_hash) for i in range(8)]
-    estate = Estate(team=team, name="Big Estate")
+    estate = Estate(team=team, name=f"Estate {key}")
     db.session.add_all([lead, estate, *workers])
     db.session.flush()
 
@@ -84,7 +84,7 @@ def build(doors: int, visits: int, seed: int = 7) -> tuple[int, str]:
         flats = b % 2 == 0
         lat = 53.39 + (b // 10) * 0.002 + (n // 10 if flats else n % 50) * 0.00003
         lng = -3.08 + (b % 10) * 0.003 + (n % 10 if flats else n // 50) * 0.00004
-        rows.append({"estate_id": estate.id, "block_id": block_ids[b], "reference": f"BE-{i:06d}",
+        rows.append({"estate_id": estate.id, "block_id": block_ids[b], "reference": f"{key}-{i:06d}",
                      "address_line1": f"{'Flat' if flats else ''} {n + 1} {blocks[b]['name']}".strip(),
                      "postcode": "CH41 0AA", "number": str(n + 1), "entrance": ("A", "B")[n // 50] if flats else None,
                      "floor": (n % 50) // 10 if flats else None, "sort_order": n, "latitude": lat, "longitude": lng,
@@ -108,7 +108,8 @@ def build(doors: int, visits: int, seed: int = 7) -> tuple[int, str]:
             batch = []
     if batch:
         db.session.execute(insert(Visit), batch)
-    voided = db.session.scalars(select(Visit.id).limit(visits // 100)).all()
+    voided = db.session.scalars(select(Visit.id).join(Property).where(Property.estate_id == estate.id)
+                                .limit(visits // 100)).all()
     db.session.execute(insert(VisitVoid), [{"visit_id": v, "voided_by_id": lead.id, "voided_at": now,
                                              "reason": "Recorded at the wrong door"} for v in voided])
     db.session.add_all(Assignment(worker_id=workers[i % 8].id, estate_id=estate.id, block_id=block_ids[i],
@@ -139,6 +140,8 @@ def main() -> None:
             t0 = time.perf_counter()
             estate_id, email = build(args.doors, args.visits)
             built = time.perf_counter() - t0
+            # An estate as large as the grid still sends whole (every door's cell on the page).
+            inline_id, inline_email = build(GRID_INLINE_LIMIT, GRID_INLINE_LIMIT * 5, seed=8, key="inline")
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -171,6 +174,12 @@ def main() -> None:
         t = time.perf_counter()
         html = client.get(f"/estates/{estate_id}/coverage").get_data()
         page_ms = (time.perf_counter() - t) * 1000
+        inline_client = app.test_client()
+        page = inline_client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        inline_client.post("/login", data={"email": inline_email, "password": PASSWORD, "csrf_token": token})
+        inline_html = inline_client.get(f"/estates/{inline_id}/coverage").get_data()
+        assert inline_html.count(b'class="cell ') == GRID_INLINE_LIMIT
         statics = [app.static_folder + "/" + name for name in (
             "vendor/leaflet-1.9.4/leaflet.js", "vendor/leaflet-1.9.4/leaflet.css", "vendor/htmx-2.0.11/htmx.min.js",
             "css/app.css", "js/app.js", "js/coverage.js")]
@@ -192,6 +201,9 @@ def main() -> None:
     print(f"coverage page: {page_ms:.0f} ms, HTML {len(html) / 1024:.1f} KB raw, "
           f"{len(gzip.compress(html, 9)) / 1024:.1f} KB gzip; with Leaflet, htmx, CSS and scripts "
           f"{(len(gzip.compress(html, 9)) + static_gz) / 1024:.1f} KB gzip before tiles (target < 110 KB)")
+    print(f"coverage page of a {GRID_INLINE_LIMIT}-door estate, every grid cell on the page: HTML "
+          f"{len(inline_html) / 1024:.1f} KB raw, {len(gzip.compress(inline_html, 9)) / 1024:.1f} KB gzip; "
+          f"{(len(gzip.compress(inline_html, 9)) + static_gz) / 1024:.1f} KB gzip with its static files")
 
 
 if __name__ == "__main__":

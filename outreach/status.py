@@ -6,6 +6,7 @@ a coverage map, a revisit list and a funnel all agree. `statuses_for_estate` fee
 from __future__ import annotations
 
 import gc
+import sqlite3
 from contextlib import contextmanager
 from itertools import groupby
 from operator import itemgetter
@@ -75,20 +76,37 @@ class DoorStatus:
 
     state: str = "not_knocked"
     last_outcome: str | None = None
-    last_visit_at: datetime | None = None
     visits: int = 0
     knocks: int = 0
     attempts: int = 0  # knocks at least gap_days after the previous counted one
-    slots_tried: frozenset = field(default_factory=frozenset)
+    slots_tried: frozenset = frozenset()
     answered: bool = False
     conversation: bool = False
     covered: bool = False
     closed: bool = False  # do not knock, or void: never on a revisit list
     slots_to_try: tuple = ()
-    next_knock_on: date | None = None  # the earliest day for the next attempt (minimum gap)
     # A possible double knock: two different workers at this door within the minimum gap
     # (offline work makes it possible). Flagged to the lead, never blocked: (worker, worker, when).
     double_knock: tuple | None = None
+    # The last visit's and the last counted knock's times as the visits gave them (a datetime, or epoch
+    # seconds from the estate query): turned into dates only when shown, as the map never shows them.
+    last_at: datetime | int | None = None
+    counted_at: datetime | int | None = None
+    gap_days: int = 0
+    tz: ZoneInfo | None = None
+
+    @property
+    def last_visit_at(self) -> datetime | None:
+        """When the door was last visited (UTC)."""
+        return _as_datetime(self.last_at)
+
+    @property
+    def next_knock_on(self) -> date | None:
+        """The earliest day for the next attempt (the minimum gap after the last counted knock)."""
+        if not self.needs_visit or self.counted_at is None:
+            return None
+        when = _as_datetime(self.counted_at) + timedelta(days=self.gap_days)
+        return when.astimezone(self.tz).date() if self.tz else when.date()
 
     @property
     def label(self) -> str:
@@ -104,6 +122,12 @@ class DoorStatus:
 
 def _utc(seconds) -> datetime:
     return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def _as_datetime(moment) -> datetime | None:
+    if moment is None or isinstance(moment, datetime):
+        return moment
+    return _utc(moment)
 
 
 def _second(v):
@@ -154,7 +178,7 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
                 last_counted = at
     s.knocks, s.attempts = knocks, attempts
     s.last_outcome = visits[-1][0]
-    s.last_visit_at = _utc(visits[-1][1]) if numeric else visits[-1][1]
+    s.last_at = visits[-1][1]
     s.slots_tried = frozenset(slots)
     s.answered = not outcomes.isdisjoint(ANSWERED)
     s.conversation = not outcomes.isdisjoint(CONVERSATION)
@@ -177,9 +201,7 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
         # Once enough different slots were tried, any slot will do for the knocks still owed.
         if len(slots) < rule.slots:
             s.slots_to_try = tuple(slot for slot in SATURATION_SLOTS if slot not in slots)
-        if last_counted is not None:
-            when = (_utc(last_counted) if numeric else last_counted) + timedelta(days=rule.gap_days)
-            s.next_knock_on = when.astimezone(tz).date() if tz else when.date()
+        s.counted_at, s.gap_days, s.tz = last_counted, rule.gap_days, tz
     return s
 
 
@@ -227,6 +249,9 @@ def bulk_allocation():
 def _epoch_seconds(column):
     """A UTC time column as whole seconds since the epoch, computed by the database (no parsing here)."""
     if db.session.get_bind().dialect.name == "sqlite":
+        # unixepoch() is the cheaper of the two where SQLite has it (3.38, 2022).
+        if sqlite3.sqlite_version_info >= (3, 38):
+            return func.unixepoch(column, type_=Integer)
         return cast(func.strftime("%s", column), Integer)
     return cast(extract("epoch", column), BigInteger)
 
@@ -235,22 +260,26 @@ def _visit_facts(where) -> dict[int, list[tuple]]:
     """Counted visits as VisitFact-shaped tuples grouped by door, oldest first.
 
     One query of plain tuples, no ORM object per visit (an estate of 10,000 doors has 50,000 visits):
-    each row is (outcome, epoch seconds, time slot, worker id, door id), grouped as it comes.
+    each row is (outcome, epoch seconds, time slot, worker id, door id, visit id), grouped as it comes.
+    Voided visits are few: they are found apart and left out here, cheaper than asking per row.
     """
-    voided = select(VisitVoid.visit_id).scalar_subquery()
+    voided = set(db.session.scalars(select(VisitVoid.visit_id).join(Visit, Visit.id == VisitVoid.visit_id)
+                                    .where(where)))
     stmt = (select(Visit.outcome, _epoch_seconds(Visit.recorded_at), Visit.time_slot, Visit.worker_id,
-                   Visit.property_id)
-            .where(where, Visit.id.not_in(voided))
+                   Visit.property_id, Visit.id)
+            .where(where)
             .order_by(Visit.property_id, Visit.recorded_at))
     with bulk_allocation():
-        rows = _plain_rows(stmt)
+        rows = plain_rows(stmt)
+        if voided:
+            rows = [row for row in rows if row[5] not in voided]
         return {pid: list(door) for pid, door in groupby(rows, _DOOR)}
 
 
 _DOOR = itemgetter(4)
 
 
-def _plain_rows(stmt) -> list[tuple]:
+def plain_rows(stmt) -> list[tuple]:
     """The rows of a select as the database driver gives them (tuples), skipping SQLAlchemy's Row layer."""
     connection = db.session.connection()
     compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})

@@ -11,7 +11,8 @@ import json
 import threading
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 
@@ -36,6 +37,7 @@ from ..status import (
     SaturationRule,
     bulk_allocation,
     org_timezone,
+    plain_rows,
     status_for_property,
     statuses_for_estate,
     visit_facts_for_estate,
@@ -222,13 +224,24 @@ def assigned_workers(assignments: list[Assignment]) -> tuple[int | None, dict[in
 
 # --- The map data ---------------------------------------------------------------------------------
 
-def _door_rows(estate: Estate):
-    return db.session.execute(
+class DoorRow(NamedTuple):
+    """What the map needs of a door (no address: the map data carries no personal data)."""
+
+    id: int
+    block_id: int | None
+    latitude: float | None
+    longitude: float | None
+    is_void: bool
+    do_not_knock: bool
+
+
+def _door_rows(estate: Estate) -> list[DoorRow]:
+    rows = plain_rows(
         select(Property.id, Property.block_id, Property.latitude, Property.longitude, Property.is_void,
                Property.do_not_knock)
         .where(Property.estate_id == estate.id, Property.in_list.is_(True))
-        .order_by(Property.id)
-    ).all()
+        .order_by(Property.id))
+    return list(map(DoorRow._make, rows))
 
 
 def data_version(estate: Estate, filters: Filters) -> str:
