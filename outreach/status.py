@@ -8,10 +8,10 @@ from __future__ import annotations
 import gc
 import sqlite3
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from itertools import groupby
 from operator import itemgetter
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
