@@ -267,7 +267,7 @@ def data_version(estate: Estate, filters: Filters) -> str:
 
 
 # The last few map data bodies, by version: the version covers every input, so an entry is never stale,
-# and a lead's page loads (and a manager's, and the next instance's first call) skip the rebuild.
+# so a lead reloading the page, or a manager looking at the same estate, skips the rebuild (per process).
 _MEMO: OrderedDict[str, bytes] = OrderedDict()
 _MEMO_SIZE = 16
 _MEMO_LOCK = threading.Lock()
