@@ -70,7 +70,8 @@ def register_blueprints(app: Flask) -> None:
     from .estates.views import bp as estates
     from .home.views import bp as home
     from .properties.views import bp as properties
-    for blueprint in (auth, home, estates, properties, admin, coverage, assignments):
+    from .pwa.views import bp as pwa
+    for blueprint in (auth, home, estates, properties, admin, pwa, coverage, assignments):
         app.register_blueprint(blueprint)
 
 
@@ -78,13 +79,19 @@ def register_errorhandlers(app: Flask) -> None:
     from .htmx import is_api_request
 
     def page(status: int, title: str, message: str):
+        # The outbox keeps the server's reason beside a refused record, whatever the body's shape.
+        headers = {"X-Outreach-Reason": message.encode("ascii", "replace").decode()}
         if is_api_request() and request.headers.get("HX-Request") != "true":
-            return jsonify(error=status, message=message), status
+            return jsonify(error=status, message=message), status, headers
         template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
-        return render_template(template, status=status, title=title, message=message), status
+        return render_template(template, status=status, title=title, message=message), status, headers
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
+        # With the sign-in gone the token goes too: for a script that is an expired login (401, the
+        # outbox keeps the record and asks to sign in), not a refused form.
+        if is_api_request() and not current_user.is_authenticated:
+            return login_manager.unauthorized()
         return page(400, "Form expired", "This form's security token is missing or out of date. "
                     "Reload the page and try again; nothing was saved.")
 

@@ -43,6 +43,8 @@ def from_environment() -> dict:
         "ORG_NAME": os.environ.get("ORG_NAME", "Outreach"),
         "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Changing it makes every phone install a new service worker without a change to a static file.
+        "OFFLINE_VERSION_SALT": os.environ.get("OFFLINE_VERSION_SALT", ""),
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "20 per minute"),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),

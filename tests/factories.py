@@ -5,6 +5,8 @@ import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from werkzeug.security import generate_password_hash
+
 from outreach.extensions import db
 from outreach.models import Block, Estate, Organisation, Property, Team, User, Visit
 from outreach.status import time_slot
@@ -17,12 +19,11 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def user(team: Team | None, role: str, email: str | None = None, name: str | None = None) -> User:
-    """A user with the test password (hashed once per run: scrypt is slow on purpose)."""
+    """A user with the test password: scrypt, with a small work factor so sign-ins don't slow the suite."""
     n = next(_seq)
     u = User(email=email or f"{role}{n}@test.outreach", name=name or f"{role.title()} {n}", role=role, team=team)
     if PASSWORD not in _hash_cache:
-        u.set_password(PASSWORD)
-        _hash_cache[PASSWORD] = u.password_hash
+        _hash_cache[PASSWORD] = generate_password_hash(PASSWORD, method="scrypt:1024:8:1")
     u.password_hash = _hash_cache[PASSWORD]
     db.session.add(u)
     return u

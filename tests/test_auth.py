@@ -1,17 +1,162 @@
+"""Signing in and out: hashed passwords, clear refusals, no open redirect, no redirect for scripts."""
+from __future__ import annotations
+
+import html
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from outreach.extensions import db
+from outreach.models import Visit
 from tests.conftest import csrf_from
+from tests.factories import PASSWORD
+
+WRONG_LOGIN = "That email and password don't match an active account."
 
 
-def test_probe(client, world, login_as, app):
+def sign_in(client, email: str, password: str, **extra):
+    """Post the login form as a browser would, with the token the login page gave this client."""
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": csrf_from(client), **extra})
+
+
+def text(response) -> str:
+    """The response as the user reads it (entities such as &#39; turned back into characters)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def location(response) -> str:
+    """The path (and query) a redirect points to, refusing any other host."""
+    parts = urlsplit(response.headers["Location"])
+    assert not parts.netloc and not parts.scheme, response.headers["Location"]
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def test_a_worker_signs_in_and_sees_their_estates(client, world):
+    response = sign_in(client, "worker@test.outreach", PASSWORD)
+    assert response.status_code == 303
+    assert location(response) == "/"
+    home = client.get("/").get_data(as_text=True)
+    assert "Wendy Worker" in home and "Bidston Rise" in home and "Sign out" in home
+
+
+def test_the_email_is_matched_whatever_its_case(client, world):
+    response = sign_in(client, "  Worker@Test.Outreach ", PASSWORD)
+    assert response.status_code == 303
+    assert "Wendy Worker" in client.get("/").get_data(as_text=True)
+
+
+def test_passwords_are_stored_hashed_with_scrypt(world):
+    worker = world["worker"]
+    assert worker.password_hash.startswith("scrypt:")
+    assert PASSWORD not in worker.password_hash
+    worker.set_password("another long passphrase")
+    assert worker.password_hash.startswith("scrypt:")
+    assert worker.check_password("another long passphrase")
+    assert not worker.check_password(PASSWORD)
+
+
+def test_a_wrong_password_is_refused_with_a_clear_message_and_no_session(client, world):
+    response = sign_in(client, "worker@test.outreach", "not the password")
+    page = text(response)
+    assert response.status_code == 401
+    assert WRONG_LOGIN in page
+    assert 'value="worker@test.outreach"' in page  # the email stays typed in
+    assert 'aria-describedby="login-error"' in page
+    still_out = client.get("/")
+    assert still_out.status_code == 302 and location(still_out).startswith("/login")
+
+
+def test_an_unknown_email_gets_the_same_answer_as_a_wrong_password(client, world):
+    response = sign_in(client, "nobody@test.outreach", PASSWORD)
+    assert response.status_code == 401
+    assert WRONG_LOGIN in text(response)
+
+
+def test_a_deactivated_user_cannot_sign_in(client, world):
+    world["worker"].active = False
+    db.session.commit()
+    response = sign_in(client, "worker@test.outreach", PASSWORD)
+    assert response.status_code == 401
+    assert WRONG_LOGIN in text(response)
+    assert client.get("/").status_code == 302
+
+
+def test_a_user_deactivated_while_signed_in_loses_access_at_the_next_page(client, world, login_as):
     login_as("worker")
-    r = client.get("/")
-    assert "Bidston Rise" in r.get_data(as_text=True)
-    login_as("other_worker")
-    r = client.get("/")
-    assert "Caia Park" in r.get_data(as_text=True)
+    assert "Bidston Rise" in client.get("/").get_data(as_text=True)
+    world["worker"].active = False
+    db.session.commit()
+    response = client.get("/")
+    assert response.status_code == 302 and location(response).startswith("/login")
 
 
-def test_probe2(client, world, login_as, app):
+def test_signing_in_returns_to_the_page_asked_for(client, world):
+    estate_id = world["estate"].id
+    response = sign_in(client, "worker@test.outreach", PASSWORD, next=f"/estates/{estate_id}?uncovered=1")
+    assert response.status_code == 303
+    assert location(response) == f"/estates/{estate_id}?uncovered=1"
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/",
+    "//evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "/\t/evil.example",
+    "evil.example/login",
+])
+def test_signing_in_never_sends_the_user_off_site(client, world, target):
+    login_page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
+    assert 'name="next"' not in login_page  # the refused target is not even carried in the form
+    response = sign_in(client, "worker@test.outreach", PASSWORD, next=target)
+    assert response.status_code == 303
+    assert location(response) == "/"
+
+
+def test_a_signed_out_browser_is_sent_to_sign_in_and_back(client, world):
+    estate_id = world["estate"].id
+    response = client.get(f"/estates/{estate_id}?uncovered=1")
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert target.path == "/login"
+    assert parse_qs(target.query)["next"] == [f"/estates/{estate_id}?uncovered=1"]
+    login_page = client.get(location(response)).get_data(as_text=True)
+    assert f'name="next" value="/estates/{estate_id}?uncovered=1"' in login_page
+    signed_in = sign_in(client, "worker@test.outreach", PASSWORD, next=f"/estates/{estate_id}?uncovered=1")
+    assert location(signed_in) == f"/estates/{estate_id}?uncovered=1"
+    assert "Bidston Rise" in client.get(location(signed_in)).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("headers", [{"HX-Request": "true"}, {"X-Outreach-Replay": "1"},
+                                     {"Accept": "application/json"}],
+                         ids=["htmx", "offline-replay", "json"])
+def test_a_script_whose_sign_in_expired_gets_401_not_a_redirect(client, world, headers):
+    response = client.get(f"/estates/{world['estate'].id}", headers=headers)
+    assert response.status_code == 401
+    assert "Location" not in response.headers
+    assert response.get_json() == {"error": "signed_out",
+                                   "message": "Your sign-in has expired. Please sign in again."}
+
+
+def test_a_visit_replayed_after_the_sign_in_expired_gets_401_and_is_not_stored(client, world):
+    token = csrf_from(client)  # a token the phone still holds from its earlier session
+    response = client.post(f"/properties/{world['door'].id}/visits",
+                           data={"outcome": "no_answer", "csrf_token": token},
+                           headers={"X-Outreach-Replay": "1"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "signed_out"
+    assert db.session.scalar(db.select(db.func.count(Visit.id))) == 0
+
+
+def test_signing_out_is_a_post_and_ends_the_session(client, world, login_as):
     login_as("worker")
-    other = app.test_client()
-    r = other.get("/")
-    assert r.status_code == 302, r.status_code
+    assert client.get("/logout").status_code == 405
+    assert "Wendy Worker" in client.get("/").get_data(as_text=True)  # a link or prefetch can't sign out
+
+    response = client.post("/logout", data={"csrf_token": client.csrf})
+    assert response.status_code == 303 and location(response) == "/login"
+    assert "You are signed out." in client.get("/login").get_data(as_text=True)
+    after = client.get("/")
+    assert after.status_code == 302 and location(after).startswith("/login")

@@ -58,7 +58,8 @@ def walk_list(estate: Estate, *, only_uncovered: bool = False, query: str = "",
     statuses = statuses if statuses is not None else statuses_for_estate(estate)
     stmt = (select(Property).outerjoin(Block, Property.block_id == Block.id)
             .where(Property.estate_id == estate.id, Property.in_list.is_(True))
-            .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
+            # Doors in no block or street come last on every database (SQLite sorts NULL first).
+            .order_by(Block.sort_order.asc().nulls_last(), Block.name, Property.sort_order, Property.id))
     query = query.strip()
     if query:
         like = f"%{query}%"

@@ -52,12 +52,16 @@ class VisitInput:
     notes: str | None
     call_back_at: datetime | None
     working_age_adults: int | None
+    # A form sent without JavaScript carries no phone time and gets the server's, which differs on
+    # every send: it can't be part of what a resend of that form has to match.
+    time_from_phone: bool = True
 
     def content_hash(self, property_id: int, worker_id: int) -> str:
         """A digest of everything the phone decided: a replay must match it exactly."""
         content = {
             "property": property_id, "worker": worker_id, "outcome": self.outcome,
-            "recorded_at": self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds"),
+            "recorded_at": (self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+                            if self.time_from_phone else ""),
             "notes": self.notes or "", "call_back_at": self.call_back_at.isoformat() if self.call_back_at else "",
             "adults": self.working_age_adults,
         }
@@ -125,7 +129,7 @@ def parse_visit(form, user: User) -> VisitInput:
 
     if errors:
         raise VisitInvalid(errors)
-    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults)
+    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults, time_from_phone=bool(raw_time))
 
 
 def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload
 
 from ..access import can_record_visits, get_property_or_404
 from ..extensions import db
-from ..htmx import render, wants_fragment
+from ..htmx import is_api_request, render
 from ..models import OUTCOMES, Property, Visit
 from ..status import status_for_property
 from .service import VisitConflict, VisitInvalid, WrongAuthor, parse_visit, record_visit
@@ -61,7 +61,7 @@ def record(property_id: int):
                                    "Nothing was changed.")
     label = OUTCOMES[visit.outcome]
     message = f"Recorded: {label}." if created else f"Already received: {label}."
-    if not wants_fragment() and request.headers.get("HX-Request") != "true":
+    if not is_api_request():  # a plain form: post/redirect/get
         flash(message)
         return redirect(url_for("properties.door", property_id=prop.id), code=303)
     response = _respond(prop, 201 if created else 200, message=message)
@@ -71,7 +71,7 @@ def record(property_id: int):
 
 def _respond(prop: Property, status: int, **extra):
     context = door_context(prop, **extra)
-    if request.headers.get("HX-Request") == "true":
+    if is_api_request():  # htmx, or the outbox replaying: the fragment, never a redirect
         response = make_response(render_template("properties/_door_response.html", **context), status)
     else:
         response = make_response(render_template("properties/door.html", **context), status)

@@ -7,7 +7,12 @@
   // and the author. Capture phase, so this runs before htmx reads the form.
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form instanceof HTMLFormElement) delete form.dataset.dirty;
     if (!(form instanceof HTMLFormElement) || !form.elements.namedItem("uuid")) return;
+    // "12 Ash Walk: No answer": how the outbox names this record to the worker.
+    var button = event.submitter;
+    form.dataset.description = [form.dataset.describe, button && button.name ? button.textContent.trim() : ""]
+      .filter(Boolean).join(": ");
     form.elements.namedItem("uuid").value = crypto.randomUUID();
     var at = form.elements.namedItem("recorded_at");
     if (at) at.value = new Date().toISOString();
@@ -41,5 +46,12 @@
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.successful) banner("");
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt.closest && event.detail.elt.closest("form[data-outbox]");
+    if (form && form.dataset.description) {
+      event.detail.headers["X-Outreach-Describe"] = encodeURIComponent(form.dataset.description);
+    }
   });
 })();

@@ -1,0 +1,91 @@
+"""The offline side of the app: what the service worker precaches, its version, what "ready offline" fetches."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import current_app, url_for
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Assignment, Block, Estate, Property
+
+# Only what pages use; licences and notes under static/ are not worth a phone's storage.
+PRECACHE_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
+SW_TEMPLATE = "pwa/sw.js"
+
+_digest_cache: dict[tuple, str] = {}
+
+
+def static_files() -> list[Path]:
+    """Files under static/ that pages load, in a stable order."""
+    root = Path(current_app.static_folder)
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in PRECACHE_SUFFIXES)
+
+
+def worker_version() -> str:
+    """A digest of every precached file, the worker's own template and the salt: any change ships a new worker."""
+    template = Path(current_app.template_folder) / SW_TEMPLATE
+    files = [*static_files(), template]
+    # Hash contents only when a file's size or mtime moved: /sw.js is asked for on every page load.
+    key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    key += (current_app.config.get("OFFLINE_VERSION_SALT", ""),)
+    if key not in _digest_cache:
+        digest = hashlib.sha256()
+        root = Path(current_app.static_folder)
+        for path in files:
+            # Paths too: moving a file changes its URL, which the worker must learn.
+            digest.update((path.relative_to(root).as_posix() if path != template else SW_TEMPLATE).encode())
+            digest.update(path.read_bytes())
+        digest.update(key[-1].encode())
+        _digest_cache.clear()
+        _digest_cache[key] = digest.hexdigest()[:16]
+    return _digest_cache[key]
+
+
+def precache_urls() -> list[str]:
+    """The static files and the offline page, fetched when a new worker installs."""
+    root = Path(current_app.static_folder)
+    urls = [url_for("static", filename=p.relative_to(root).as_posix()) for p in static_files()]
+    return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
+
+
+def signup_url(property_id: int) -> str | None:
+    """The sign-up form for a door, when the app has one."""
+    if "participants.new" not in current_app.view_functions:
+        return None
+    return url_for("participants.new", property=property_id)
+
+
+def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tuple[list[str], int]:
+    """The walk list, then every door page (and its sign-up form) of the estate, or of some of its blocks."""
+    stmt = (select(Property.id).outerjoin(Block, Property.block_id == Block.id)
+            .where(Property.estate_id == estate.id, Property.in_list.is_(True))
+            .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
+    if block_ids is not None:
+        stmt = stmt.where(Property.block_id.in_(block_ids))
+    door_ids = db.session.scalars(stmt).all()
+    urls = [url_for("estates.walk", estate_id=estate.id)]
+    for door_id in door_ids:
+        urls.append(url_for("properties.door", property_id=door_id))
+        if signup := signup_url(door_id):
+            urls.append(signup)
+    return urls, len(door_ids)
+
+
+def assignments_offline_urls(assignments: list[Assignment]) -> tuple[list[str], int]:
+    """What a worker's current assignments need offline: whole estates, or just the assigned blocks."""
+    by_estate: dict[int, tuple[Estate, set[int] | None]] = {}
+    for a in assignments:
+        estate, blocks = by_estate.get(a.estate_id, (a.estate, set()))
+        if a.block_id is None or blocks is None:
+            blocks = None  # the whole estate
+        else:
+            blocks.add(a.block_id)
+        by_estate[a.estate_id] = (estate, blocks)
+    urls, doors = [], 0
+    for estate, blocks in by_estate.values():
+        estate_urls, count = estate_offline_urls(estate, blocks)
+        urls += estate_urls
+        doors += count
+    return urls, doors

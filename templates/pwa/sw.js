@@ -1,0 +1,441 @@
+// Outreach service worker, version {{ version }} (the server computes it from every static file).
+// Hand-written on purpose: no library queue, because ours must never drop a record (see the outbox below).
+"use strict";
+importScripts({{ store_url|tojson }});
+
+var VERSION = {{ version|tojson }};
+var STATIC = "outreach-static-" + VERSION;   // versioned: replaced wholesale by a new worker
+var PAGES = self.OutreachStore.PAGES;       // not versioned: pages made ready offline survive updates
+var PRECACHE = {{ precache|tojson }};
+var OFFLINE_URL = {{ url_for('pwa.offline')|tojson }};
+var PAGE_TIMEOUT = 3500;     // a stairwell with one bar: show the saved copy rather than a spinner
+var SEND_TIMEOUT = 15000;    // a request that hangs mid-send must not hold the outbox
+var MAX_BACKOFF = 300000;    // 5 minutes
+var store = self.OutreachStore;
+var currentUser = null;      // whose pages may be shown: learnt from the server's X-Outreach-User header
+
+// ---- install / activate ----------------------------------------------------------------------------
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(STATIC).then(function (cache) {
+    return cache.addAll(PRECACHE.map(function (url) { return new Request(url, {cache: "reload"}); }));
+  }).then(function () {
+    // The very first worker takes over at once; an update waits until no form is half-filled
+    // (the page says so with "skip-waiting") or until the next start of the app.
+    if (!self.registration.active) return self.skipWaiting();
+  }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    // Only old static caches go: the outbox (IndexedDB) and the saved pages stay.
+    return Promise.all(keys.filter(function (key) {
+      return key.indexOf("outreach-static-") === 0 && key !== STATIC;
+    }).map(function (key) { return caches.delete(key); }));
+  }).then(function () {
+    // Not awaited: pages' requests wait for activation to finish, and a replay can take a while.
+    replay(true);
+    return self.clients.claim();
+  }));
+});
+
+self.addEventListener("message", function (event) {
+  var data = event.data || {};
+  if (data.type === "skip-waiting") self.skipWaiting();
+  else if (data.type === "replay") event.waitUntil(replay(!!data.force));
+  else if (data.type === "signed-out") currentUser = null;
+  else if (data.type === "status") event.waitUntil(tell({}));
+});
+
+// Background Sync where the browser has it (Chromium); pages trigger replay too, since Safari and
+// Firefox have none and a server that was down (not the phone) never fires "online".
+self.addEventListener("sync", function (event) {
+  if (event.tag === "outbox") event.waitUntil(replay(true));
+});
+
+// ---- routing ---------------------------------------------------------------------------------------
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST") {
+    event.respondWith(post(request));
+    return;
+  }
+  if (request.method !== "GET" || url.pathname === "/sw.js" || url.pathname === "/session") return;
+  if (request.headers.get("X-Outreach-Save")) return event.respondWith(saveForLater(request));
+  if (url.pathname.indexOf("/static/") === 0) return event.respondWith(fromStatic(request));
+  var htmx = request.headers.get("HX-Request") === "true";
+  var boosted = request.headers.get("HX-Boosted") === "true";
+  if (request.mode === "navigate" || boosted) event.respondWith(page(request, true));
+  else if (htmx) event.respondWith(page(request, false));
+});
+
+function fromStatic(request) {
+  return caches.open(STATIC).then(function (cache) {
+    return cache.match(request, {ignoreSearch: true}).then(function (hit) { return hit || fetch(request); });
+  });
+}
+
+// One cache entry per page whatever asked for it: "?from=walk" only changes a fragment's form.
+function pageKey(href) {
+  var url = new URL(href);
+  url.searchParams.delete("from");
+  url.hash = "";
+  return url.href;
+}
+
+function timeout(ms) {
+  var controller = new AbortController();
+  var timer = setTimeout(function () { controller.abort(); }, ms);
+  return {signal: controller.signal, done: function () { clearTimeout(timer); }};
+}
+
+function learnUser(response) {
+  var user = response.headers.get("X-Outreach-User");
+  if (user && user !== currentUser) {
+    currentUser = user;
+    return store.meta("user", user);
+  }
+}
+
+function isPage(response) {
+  return response.ok && !response.redirected &&
+    (response.headers.get("Content-Type") || "").indexOf("text/html") === 0 &&
+    response.headers.get("X-Outreach-User");
+}
+
+// Saved without Vary (the key is the URL; only full pages are saved) and stamped with when and whose.
+function save(key, response) {
+  return response.text().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.delete("Vary");
+    headers.set("X-Outreach-Saved", new Date().toISOString());
+    return caches.open(PAGES).then(function (cache) {
+      return cache.put(key, new Response(body, {status: 200, headers: headers}));
+    });
+  });
+}
+
+function knownUser() {
+  return currentUser ? Promise.resolve(currentUser) : store.meta("user").then(function (user) {
+    currentUser = currentUser || user;
+    return currentUser;
+  });
+}
+
+// A saved page, only ever shown to the user who saved it.
+function rawSaved(key) {
+  return Promise.all([caches.open(PAGES).then(function (c) { return c.match(key); }), knownUser()])
+    .then(function (found) {
+      var hit = found[0];
+      return hit && found[1] && hit.headers.get("X-Outreach-User") === String(found[1]) ? hit : null;
+    });
+}
+
+// ... marked with when it was saved.
+function savedPage(key, full) {
+  return rawSaved(key).then(function (hit) {
+    if (!hit) return null;
+    var saved = new Date(hit.headers.get("X-Outreach-Saved"));
+    var note = '<p class="stale" role="note" data-saved-at="' + saved.toISOString() + '">Saved on this phone ' +
+      saved.toLocaleString("en-GB", {weekday: "short", day: "numeric", month: "short", hour: "2-digit",
+        minute: "2-digit"}) + ": it may be out of date.</p>";
+    return hit.text().then(function (body) {
+      body = full ? body.replace('<main id="main">', '<main id="main">' + note)
+        : body.replace("<!--door:message-->", note);
+      var headers = new Headers(hit.headers);
+      headers.set("Content-Type", "text/html; charset=utf-8");
+      return new Response(body, {status: 200, headers: headers});
+    });
+  });
+}
+
+// Pages: network first with a short timeout, so they stay current; the saved copy when slow or offline.
+function page(request, full) {
+  var key = pageKey(request.url);
+  var network = fetch(request).then(function (response) {
+    var learnt = learnUser(response);
+    if (!full || !isPage(response)) return response;
+    return Promise.resolve(learnt).then(function () { return save(key, response.clone()); })
+      .then(function () { return response; });
+  });
+  var slow = new Promise(function (resolve) { setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
+  return Promise.race([network, slow]).then(function (first) {
+    if (first !== "slow") return first;
+    return savedPage(key, full).then(function (saved) { return saved || network; });
+  }).catch(function () {
+    return savedPage(key, full).then(function (saved) {
+      if (saved) return saved;
+      if (!full) {
+        return new Response('<p class="warning" role="alert">Not saved on this phone: it will open when there ' +
+          "is signal.</p>", {status: 200, headers: {"Content-Type": "text/html; charset=utf-8"}});
+      }
+      return caches.open(STATIC).then(function (cache) { return cache.match(OFFLINE_URL); });
+    });
+  });
+}
+
+// "Make ready offline": the page fetches each URL through here, so saving happens in one place.
+function saveForLater(request) {
+  var clean = new Request(request.url, {credentials: "same-origin", cache: "no-store"});
+  var t = timeout(30000);
+  return fetch(clean, {signal: t.signal}).then(function (response) {
+    t.done();
+    learnUser(response);
+    if (!isPage(response)) return new Response(null, {status: response.ok ? 502 : response.status});
+    return save(pageKey(request.url), response).then(function () { return new Response(null, {status: 204}); });
+  }, function () { return new Response(null, {status: 503}); });
+}
+
+// ---- the outbox ------------------------------------------------------------------------------------
+
+// Any form POST whose body carries its own identity (uuid, recorded_at, author_id) is a record:
+// written to the outbox BEFORE it is sent, and removed only when the server confirms it.
+function post(request) {
+  var type = request.headers.get("Content-Type") || "";
+  if (type.indexOf("application/x-www-form-urlencoded") !== 0) return fetch(request);
+  return request.clone().text().then(function (body) {
+    var fields = new URLSearchParams(body);
+    if (!fields.get("uuid") || !fields.get("recorded_at") || !fields.get("author_id")) return fetch(request);
+    var record = {
+      uuid: fields.get("uuid"), url: request.url, body: body, contentType: type,
+      boosted: request.headers.get("HX-Boosted") === "true",
+      author: fields.get("author_id"), recordedAt: fields.get("recorded_at"),
+      description: decodeURIComponent(request.headers.get("X-Outreach-Describe") || "") ||
+        new URL(request.url).pathname,
+      state: "sending", attempts: 0, nextTry: 0, lastError: null, lastStatus: null,
+      lease: Date.now() + SEND_TIMEOUT + 5000, createdAt: Date.now()
+    };
+    return store.add(record).then(function (id) {
+      record.id = id;
+      return tell({});
+    }, function () {
+      // The same UUID is already in the outbox (a double submit): keep the first, send nothing twice.
+      return store.byUuid(record.uuid).then(function (existing) {
+        if (!existing) throw new Error("The outbox could not be written.");
+        record = null;
+        return existing;
+      });
+    }).then(function (existing) {
+      if (!record) return savedAnswer(existing, request);
+      return sendLive(record, request, body);
+    });
+  });
+}
+
+function sendLive(record, request, body) {
+  var headers = new Headers(request.headers);
+  // Made by the outbox: the server answers 401, never a redirect to the sign-in page.
+  headers.set("X-Outreach-Replay", "1");
+  var navigate = request.mode === "navigate";
+  var t = timeout(SEND_TIMEOUT);
+  return fetch(request.url, {method: "POST", headers: headers, body: body, credentials: "same-origin",
+                             redirect: navigate ? "manual" : "follow", signal: t.signal})
+    .then(function (response) {
+      t.done();
+      return settle(record, response, true).then(function (result) {
+        tell({});
+        if (result === "done" || result === "refused") return response;
+        if (result === "signin") tell({signin: true});
+        return savedAnswer(record, request);
+      });
+    }, function (error) {
+      return backoff(record, error).then(function () { return savedAnswer(record, request); });
+    });
+}
+
+// What the server's answer means for a record. Only a real 2xx from the server counts as delivered.
+function classify(response) {
+  if (response.type === "opaqueredirect") return "done";  // 303 after a plain form POST
+  if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) {
+    return "signin";
+  }
+  if (response.ok) return "done";
+  if (response.status === 408 || response.status === 429 || response.status >= 500) return "retry";
+  return "refused";
+}
+
+function settle(record, response, live) {
+  var kind = classify(response);
+  if (kind === "done") return store.remove(record.id).then(function () { return kind; });
+  if (kind === "retry") {
+    return backoff(record, {status: response.status}).then(function () { return kind; });
+  }
+  if (kind === "signin") {
+    record.state = "waiting";
+    record.lease = 0;
+    record.lastStatus = 401;
+    record.lastError = "Your sign-in has expired: sign in again and it will be sent.";
+    return store.put(record).then(function () { return kind; });
+  }
+  // The worker is looking at the form when a live send is refused as invalid: the page shows
+  // what to fix, and nothing was stored, so the outbox needn't keep it.
+  if (live && response.status === 422) return store.remove(record.id).then(function () { return kind; });
+  return reason(response).then(function (why) {
+    record.state = "needs_attention";
+    record.lease = 0;
+    record.lastStatus = response.status;
+    record.lastError = why;
+    return store.put(record);
+  }).then(function () { return kind; });
+}
+
+// The server's reason for a refusal: its header, else its JSON message, else the errors in its HTML.
+function reason(response) {
+  var header = response.headers.get("X-Outreach-Reason");
+  return response.clone().text().then(function (text) {
+    if (header) return header;
+    try { return JSON.parse(text).message || text; } catch (e) { /* HTML */ }
+    var errors = [];
+    text.replace(/class="error"[^>]*>([^<]+)</g, function (m, message) { errors.push(message.trim()); });
+    return errors.join(" ") || "The server refused this record (" + response.status + ").";
+  }).catch(function () { return header || "The server refused this record (" + response.status + ")."; });
+}
+
+function backoff(record, error) {
+  record.attempts += 1;
+  var delay = Math.min(MAX_BACKOFF, 2000 * Math.pow(2, record.attempts - 1)) * (0.75 + Math.random() / 2);
+  record.state = "waiting";
+  record.lease = 0;
+  record.nextTry = Date.now() + Math.min(MAX_BACKOFF, delay);
+  record.lastStatus = error.status || null;
+  record.lastError = error.status ? "The server had a problem (" + error.status + "); it will try again." :
+    error.name === "AbortError" ? "No answer from the server in time; it will try again." :
+    "No signal; it will be sent when there is.";
+  if (self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
+  return store.put(record).then(function () { return tell({}); });
+}
+
+// The answer the page gets when a record stays on the phone: 202, "Saved on this phone".
+function savedAnswer(record, request) {
+  var what = record.description.split(": ").slice(1).join(": ") || record.description;
+  var note = '<p class="flash saved" role="status">Saved on this phone, will send when there is signal: ' +
+    escapeHtml(what) + ".</p>";
+  var html = {"Content-Type": "text/html; charset=utf-8"};
+  var door = /\/properties\/(\d+)\/visits$/.exec(new URL(record.url).pathname);
+  var boosted = request.headers.get("HX-Boosted") === "true" || request.mode === "navigate";
+  var fragment = request.headers.get("HX-Request") === "true" && !boosted;
+  var source = door && fragment ? rawSaved(new URL("/properties/" + door[1], record.url).href)
+    : caches.open(STATIC).then(function (cache) { return cache.match(OFFLINE_URL); });
+  return source.then(function (saved) { return saved ? saved.text() : ""; }).then(function (text) {
+    var start = text.indexOf('<section id="door"'), end = text.indexOf("<!--/door-->");
+    var body;
+    if (door && fragment && start >= 0 && end > start) {
+      // The cached door, so the worker can go on; the page overlays what is waiting to send.
+      body = text.slice(start, end).replace("<!--door:message-->", note);
+    } else if (fragment) {
+      body = '<section id="door" class="door-card">' + note + "</section>";
+    } else {
+      body = text.replace(/<!--offline:message-->[^]*<!--\/offline:message-->/, note);
+    }
+    return new Response(body, {status: 202, headers: html});
+  });
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"]/g, function (c) {
+    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c];
+  });
+}
+
+// ---- replay ----------------------------------------------------------------------------------------
+
+// One replay at a time in this worker; triggers that arrive meanwhile ask for one more pass, so
+// each record is sent once per pass and never twice at the same moment.
+var running = null, again = false, forceNext = false, signinNeeded = false;
+
+function replay(force) {
+  forceNext = forceNext || force;
+  if (running) { again = true; return running; }
+  running = (function loop() {
+    again = false;
+    var force = forceNext;
+    forceNext = false;
+    return replayPass(force).then(function () { if (again) return loop(); });
+  })().catch(function () {}).then(function () { running = null; return tell({progress: null}); });
+  return running;
+}
+
+function session() {
+  var t = timeout(SEND_TIMEOUT);
+  return fetch("/session", {headers: {"Accept": "application/json", "X-Outreach-Replay": "1"},
+                            credentials: "same-origin", cache: "no-store", signal: t.signal})
+    .then(function (response) {
+      t.done();
+      if (response.status === 401 || response.redirected) return null;
+      if (!response.ok) throw new Error("server " + response.status);
+      return response.json();
+    });
+}
+
+function replayPass(force) {
+  var now = Date.now();
+  return store.all().then(function (records) {
+    var due = records.filter(function (r) {
+      return r.state !== "needs_attention" && !(r.lease > now) && (force || !(r.nextTry > now));
+    });
+    if (!due.length) return;
+    return session().then(function (who) {
+      if (!who) {
+        signinNeeded = true;
+        return tell({signin: true});
+      }
+      signinNeeded = false;
+      currentUser = String(who.user_id);
+      store.meta("user", currentUser);
+      // A record is only ever sent under the login of the user who recorded it.
+      var mine = due.filter(function (r) { return String(r.author) === currentUser; });
+      var sent = 0;
+      return mine.reduce(function (chain, record) {
+        return chain.then(function (stop) {
+          if (stop) return stop;
+          tell({progress: {done: sent++, of: mine.length}});
+          return deliver(record, who.csrf_token).then(function (result) {
+            // No signal at all: the rest would fail the same way, so stop and wait for a trigger.
+            // A record the server refuses or fails on does not hold back the ones behind it.
+            if (result === "network") return "stop";
+            if (result === "signin") { signinNeeded = true; tell({signin: true}); return "stop"; }
+          });
+        });
+      }, Promise.resolve());
+    }, function () { /* no signal or the server is down: later */ });
+  });
+}
+
+function deliver(record, token) {
+  return store.get(record.id).then(function (fresh) {
+    // Gone (sent by a live request) or taken by another send meanwhile: nothing to do.
+    if (!fresh || fresh.state === "needs_attention" || fresh.lease > Date.now()) return "skip";
+    record = fresh;
+    record.state = "sending";
+    record.lease = Date.now() + SEND_TIMEOUT + 5000;
+    return store.put(record).then(function () {
+      tell({});
+      var body = new URLSearchParams(record.body);
+      body.set("csrf_token", token);  // tokens belong to the session: the one saved with the form may be old
+      var t = timeout(SEND_TIMEOUT);
+      return fetch(record.url, {
+        method: "POST", body: body.toString(), credentials: "same-origin", signal: t.signal,
+        headers: {"Content-Type": record.contentType, "X-CSRFToken": token, "HX-Request": "true",
+                  "X-Outreach-Replay": "1"}
+      }).then(function (response) {
+        t.done();
+        return settle(record, response, false);
+      }, function (error) {
+        return backoff(record, error).then(function () { return error.name === "AbortError" ? "retry" : "network"; });
+      });
+    });
+  });
+}
+
+// Every open page hears of changes (it recounts the outbox itself) and of replay progress.
+function tell(news) {
+  news.type = "outbox";
+  news.replaying = !!running;
+  if (news.signin === undefined) news.signin = signinNeeded;
+  return self.clients.matchAll({type: "window", includeUncontrolled: true}).then(function (clients) {
+    clients.forEach(function (client) { client.postMessage(news); });
+  });
+}

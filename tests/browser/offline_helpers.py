@@ -1,0 +1,100 @@
+"""What the offline stories share: two ways of losing signal, the outbox as the phone holds it, rows on the server."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from playwright.sync_api import expect
+from sqlalchemy import text
+
+from tests.browser.conftest import LiveServer
+
+WAYS = ["phone_offline", "server_stopped"]
+
+
+class Signal:
+    """Lose and regain signal either by cutting the phone's network or by really stopping the server."""
+
+    def __init__(self, way: str, context, server: LiveServer):
+        self.way, self.context, self.server = way, context, server
+
+    def lose(self) -> None:
+        if self.way == "phone_offline":
+            self.context.set_offline(True)
+        else:
+            self.server.stop(kill=True)
+
+    def regain(self, page=None) -> None:
+        """Signal is back; a stopped server fires no `online` event, so the worker presses Send now."""
+        if self.way == "phone_offline":
+            self.context.set_offline(False)
+        else:
+            self.server.start()
+            if page is not None:
+                send_now(page, self.server)
+
+
+def send_now(page, server: LiveServer) -> None:
+    """The worker opens Waiting to send and presses Send now."""
+    page.goto(server.url + "/outbox")
+    page.get_by_role("button", name="Send now").click()
+
+
+def wait_for_worker(page) -> None:
+    """The service worker controls the page (the first one takes over at once)."""
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+
+def outbox(page) -> list[dict]:
+    """The records the phone holds, oldest first."""
+    return page.evaluate("OutreachStore.all()")
+
+
+def badge(page):
+    return page.locator("#outbox-count")
+
+
+def expect_badge(page, count: int) -> None:
+    expect(page.get_by_role("link", name=re.compile(r"^\d+ to send$"))).to_have_text(f"{count} to send", timeout=30_000)
+
+
+def visits_with(server: LiveServer, uuids: list[str]) -> list[tuple[str, datetime]]:
+    """(uuid, recorded_at) of the server's visits among `uuids`."""
+    if not uuids:
+        return []
+    marks = ", ".join(f":u{i}" for i in range(len(uuids)))
+    server.scalar("select 1")  # opens the server's database
+    with server._engine.connect() as conn:
+        rows = conn.execute(text(f"select uuid, recorded_at from visit where uuid in ({marks})"),
+                            {f"u{i}": u for i, u in enumerate(uuids)}).all()
+    return [(u, datetime.fromisoformat(str(t)).replace(tzinfo=timezone.utc)) for u, t in rows]
+
+
+def phone_time(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def open_doors_online(page, server: LiveServer, count: int) -> list[str]:
+    """Open `count` doors of Bidston Rise while there is signal (each page is then saved on the phone)."""
+    page.goto(server.url + "/")
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.get_by_role("link", name=re.compile("Bidston Rise")).last.click()
+    page.wait_for_url(re.compile("/estates/"))
+    hrefs = [page.locator(".doors a.door").nth(i * 5).get_attribute("href") for i in range(count)]
+    for href in hrefs:
+        page.goto(server.url + href)
+        expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    return hrefs
+
+
+def record_at_doors(page, server: LiveServer, hrefs: list[str], outcome: str = "No answer") -> None:
+    """Record one visit at each door with no signal: each is saved on the phone at once."""
+    for href in hrefs:
+        page.goto(server.url + href)
+        page.get_by_role("button", name=outcome, exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text(outcome)
+
+
+def visit_count(server: LiveServer, records: list[dict]) -> int:
+    """How many visits the server holds with these records' identities."""
+    return len(visits_with(server, [r["uuid"] for r in records]))

@@ -1,0 +1,54 @@
+"""A worker makes an estate ready, loses signal, records door after door, and everything arrives once."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.browser.offline_helpers import WAYS, Signal, expect_badge, outbox, phone_time, visits_with, wait_for_worker
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_ten_doors_recorded_offline_all_reach_the_server_once_with_their_phone_times(way, live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    wait_for_worker(page)
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    page.wait_for_url(re.compile("/estates/"))
+    walk_url = page.url.split("#")[0]
+    page.get_by_role("button", name="Make ready offline").click()
+    expect(page.get_by_text(re.compile(r"Ready offline: \d+ doors, updated"))).to_be_visible(timeout=120_000)
+    doors = [page.locator(".doors a.door").nth(i).get_attribute("href") for i in (0, 3, 7, 12, 20)]
+    before = live_server.scalar("select count(*) from visit")
+
+    signal = Signal(way, phone, live_server)
+    signal.lose()
+    page.goto(walk_url)
+    expect(page.get_by_role("heading", name="Bidston Rise", level=1)).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("Saved on this phone")
+
+    for href in doors:
+        page.goto(live_server.url + href)
+        address = page.get_by_role("heading", level=1).inner_text()
+        for outcome in ("No answer", "Card left"):
+            page.get_by_role("button", name=outcome, exact=True).click()
+            expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text(outcome)
+        history = page.get_by_role("region", name="Visit history")
+        expect(history.locator("li.pending")).to_have_count(2)
+        assert address
+    expect_badge(page, 10)
+    records = outbox(page)
+    assert len(records) == 10
+    assert live_server.scalar("select count(*) from visit") == before  # nothing reached the server
+
+    page.goto(walk_url)  # the walk list shows what waits on the phone
+    expect(page.get_by_text(re.compile("On phone: Card left"))).to_have_count(5)
+
+    signal.regain(page)
+    expect_badge(page, 0)
+    assert outbox(page) == []
+    stored = dict(visits_with(live_server, [r["uuid"] for r in records]))
+    assert len(stored) == 10
+    for record in records:
+        assert abs((stored[record["uuid"]] - phone_time(record["recordedAt"])).total_seconds()) < 0.01
+    assert live_server.scalar("select count(*) from visit") == before + 10

@@ -1,0 +1,134 @@
+"""Shared phones, two phones at once, and a new app version: no record lost, none sent twice or by the wrong login."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_doors_online, outbox, record_at_doors,
+                                           send_now, visit_count, visits_with)
+
+PAGES_SAVED = "caches.open('outreach-pages').then(c => c.keys()).then(k => k.length)"
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_sign_out_waits_for_unsent_records_then_leaves_nothing_for_the_next_user(way, live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(page, live_server, 2)
+    signal = Signal(way, phone, live_server)
+    signal.lose()
+    record_at_doors(page, live_server, doors)
+    records = outbox(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("alert").filter(has_text="can't sign out yet")).to_contain_text("2 records are on this phone")
+    expect_badge(page, 2)
+
+    signal.regain(page)
+    expect_badge(page, 0)
+    assert page.evaluate(PAGES_SAVED) > 0
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert page.evaluate(PAGES_SAVED) == 0 and outbox(page) == []
+
+    sign_in(page, live_server, "worker2@demo.outreach")
+    expect_badge(page, 0)
+    signal.lose()
+    page.goto(live_server.url + doors[0])  # A's door was saved on this phone; B never sees A's copy
+    expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
+    assert visit_count(live_server, records) == 2
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_record_is_never_sent_under_another_users_login(way, live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(page, live_server, 1)
+    signal = Signal(way, phone, live_server)
+    signal.lose()
+    record_at_doors(page, live_server, doors)
+    records = outbox(page)
+    phone.clear_cookies()  # A's sign-in expires with a record on the phone; B picks the phone up
+
+    signal.regain()
+    sign_in(page, live_server, "worker2@demo.outreach")
+    expect_badge(page, 0)
+    send_now(page, live_server)
+    expect(page.get_by_text("1 record made by someone else on this phone will be sent when they sign in.")
+           ).to_be_visible()
+    page.wait_for_timeout(1000)  # give a wrong send every chance to happen
+    assert visit_count(live_server, records) == 0 and len(outbox(page)) == 1
+
+    # B's own records are unaffected; once A is back, A's record goes under A's login.
+    phone.clear_cookies()
+    sign_in(page, live_server, "worker@demo.outreach")
+    expect_badge(page, 0)
+    stored = live_server.scalar('select u.email from visit join "user" u on u.id = visit.worker_id '
+                                "where visit.uuid = :uuid", uuid=records[0]["uuid"])
+    assert stored == "worker@demo.outreach"
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_two_phones_replaying_the_same_records_at_once_store_each_once(way, live_server, new_phone):
+    phones = [new_phone(), new_phone()]
+    pages = [p.new_page() for p in phones]
+    for page in pages:
+        sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(pages[0], live_server, 3)
+    pages[1].goto(live_server.url + "/outbox")
+    pages[1].wait_for_function("navigator.serviceWorker.controller !== null")
+    signals = [Signal(way, phone, live_server) for phone in phones]
+    for signal in signals:
+        signal.lose() if way == "phone_offline" else None
+    if way == "server_stopped":
+        signals[0].lose()
+    record_at_doors(pages[0], live_server, doors)
+    records = outbox(pages[0])
+    # The same records copied onto the second phone (as a restored backup would put them).
+    pages[1].evaluate("rs => Promise.all(rs.map(r => OutreachStore.add(Object.assign({}, r, {lease: 0, nextTry: 0}))))",
+                      records)
+
+    if way == "phone_offline":
+        for phone in phones:
+            phone.set_offline(False)
+    else:
+        signals[0].regain()
+    for page in pages:  # both at the same moment
+        page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay', force: true})")
+    for page in pages:
+        expect_badge(page, 0)
+    stored = visits_with(live_server, [r["uuid"] for r in records])
+    assert sorted(u for u, _ in stored) == sorted(r["uuid"] for r in records)
+
+
+@pytest.mark.parametrize("way", WAYS)
+def test_a_new_app_version_takes_over_without_losing_the_outbox_or_saved_pages(way, live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(page, live_server, 3)
+    old_caches = page.evaluate("caches.keys()")
+    signal = Signal(way, phone, live_server)
+    signal.lose()
+    record_at_doors(page, live_server, doors)
+    records = outbox(page)
+    saved = page.evaluate(PAGES_SAVED)
+    phone.clear_cookies()  # keeps the records waiting (no sign-in) while the new version arrives
+
+    live_server.stop()
+    live_server.env["OFFLINE_VERSION_SALT"] = "next-release"
+    live_server.start()
+    if way == "phone_offline":
+        phone.set_offline(False)
+    page.goto(live_server.url + "/login")  # the app starts: it finds and takes the new version
+    page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('outreach-static-')) && "
+                           f"!k.includes({[k for k in old_caches if k.startswith('outreach-static-')][0]!r}))")
+    assert len(outbox(page)) == 3 and page.evaluate(PAGES_SAVED) == saved
+    assert visit_count(live_server, records) == 0
+
+    page.get_by_label("Email").fill("worker@demo.outreach")
+    page.get_by_label("Password").fill("demo-outreach-2026")
+    page.get_by_role("button", name="Sign in").click()
+    expect_badge(page, 0)
+    assert visit_count(live_server, records) == 3
+    assert re.search("outreach-pages", str(page.evaluate("caches.keys()")))

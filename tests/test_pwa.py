@@ -1,0 +1,172 @@
+"""The app installs on a phone and knows what to keep for offline use: worker, manifest, offline page, lists."""
+import json
+import re
+import shutil
+from datetime import date, timedelta
+
+import pytest
+
+from outreach.extensions import db
+from outreach.models import Assignment, Block, Property
+
+
+def test_the_service_worker_is_served_from_the_root_never_cached_by_the_browser(client):
+    response = client.get("/sw.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    script = response.get_data(as_text=True)
+    assert re.search(r'var VERSION = "[0-9a-f]{16}";', script)
+    assert 'importScripts("/static/js/store.js")' in script
+
+
+def test_the_worker_precaches_every_static_file_pages_use_and_the_offline_page(client):
+    script = client.get("/sw.js").get_data(as_text=True)
+    precache = json.loads(re.search(r"var PRECACHE = (\[.*?\]);", script).group(1))
+    for url in ("/static/css/app.css", "/static/js/app.js", "/static/js/offline.js", "/static/js/store.js",
+                "/static/vendor/htmx-2.0.11/htmx.min.js", "/static/icons/icon-192.png", "/offline",
+                "/manifest.webmanifest"):
+        assert url in precache
+    assert not any(url.endswith("LICENSE") for url in precache)
+
+
+def test_changing_any_static_file_ships_a_new_worker_version(app, client, tmp_path):
+    def version():
+        return re.search(r'var VERSION = "([0-9a-f]+)"', client.get("/sw.js").get_data(as_text=True)).group(1)
+
+    copy = tmp_path / "static"
+    shutil.copytree(app.static_folder, copy)
+    app.static_folder = str(copy)
+    before = version()
+    assert version() == before  # stable while nothing changes
+    (copy / "css" / "app.css").write_text((copy / "css" / "app.css").read_text() + "\n.new { color: red; }\n")
+    after_css = version()
+    assert after_css != before
+    app.config["OFFLINE_VERSION_SALT"] = "2"
+    assert version() not in (before, after_css)
+
+
+def test_the_manifest_makes_the_app_installable_with_real_icons(app, client):
+    response = client.get("/manifest.webmanifest")
+    assert response.mimetype == "application/manifest+json"
+    manifest = response.get_json()
+    assert manifest["display"] == "standalone" and manifest["start_url"] == "/" and manifest["theme_color"]
+    sizes = {(icon["sizes"], icon["purpose"]) for icon in manifest["icons"]}
+    assert {("192x192", "any"), ("512x512", "any"), ("192x192", "maskable"), ("512x512", "maskable")} <= sizes
+    for icon in manifest["icons"]:
+        png = client.get(icon["src"])
+        assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(png.data[16:20], "big")
+        assert f"{width}x{width}" == icon["sizes"]
+        png.close()
+
+
+def test_the_offline_page_is_the_same_for_everyone(client, world, login_as):
+    anonymous = client.get("/offline").get_data(as_text=True)
+    login_as("worker")
+    signed_in = client.get("/offline").get_data(as_text=True)
+    assert "Not saved on this phone" in anonymous
+    assert anonymous == signed_in
+    assert "Wendy" not in signed_in and "csrf" not in signed_in
+
+
+def test_every_page_links_the_manifest_and_shows_the_outbox_badge(client, world, login_as):
+    login_as("worker")
+    page = client.get("/").get_data(as_text=True)
+    assert 'rel="manifest" href="/manifest.webmanifest"' in page
+    assert 'id="outbox-link"' in page and 'href="/outbox"' in page
+    assert "data-signout" in page
+
+
+def test_pages_say_whose_they_are_so_a_phone_never_shows_them_to_another_user(client, world, login_as):
+    user = login_as("worker")
+    assert client.get("/").headers["X-Outreach-User"] == str(user.id)
+    client.post("/logout", data={"csrf_token": client.csrf})
+    assert "X-Outreach-User" not in client.get("/login").headers
+
+
+def test_waiting_to_send_is_a_page_and_a_fragment(client, world, login_as):
+    login_as("worker")
+    page = client.get("/outbox")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<html" in html and "Waiting to send" in html and "Send now" in html
+    assert "Download unsent records" in html and "This phone" in html
+    fragment = client.get("/outbox", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and 'id="outbox"' in fragment
+    assert "HX-Request" in page.headers["Vary"]
+    outcomes = json.loads(re.search(r"data-outcomes=\"([^\"]+)\"", fragment).group(1).replace("&#34;", '"'))
+    assert outcomes["no_answer"] == "No answer"
+
+
+def test_the_session_check_gives_the_replay_who_is_signed_in_and_a_fresh_token(client, world, login_as):
+    user = login_as("worker")
+    response = client.get("/session", headers={"Accept": "application/json", "X-Outreach-Replay": "1"})
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_json()
+    assert body["user_id"] == user.id and body["csrf_token"]
+
+
+def test_the_session_check_answers_401_never_a_redirect_when_signed_out(client):
+    response = client.get("/session", headers={"X-Outreach-Replay": "1"})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "signed_out"
+    assert "Location" not in response.headers
+
+
+def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_order(client, world, login_as):
+    login_as("worker")
+    estate = world["estate"]
+    body = client.get(f"/estates/{estate.id}/offline-manifest").get_json()
+    doors = db.session.scalars(db.select(Property.id).where(Property.estate_id == estate.id)
+                               .order_by(Property.sort_order)).all()
+    assert body["doors"] == len(doors) == 6
+    assert body["urls"][0] == f"/estates/{estate.id}"
+    assert body["urls"][1:1 + len(doors)] == [f"/properties/{d}" for d in doors]
+    assert "/outbox" in body["urls"]
+    assert body["key"] == f"estate-{estate.id}"
+
+
+def test_the_sign_up_form_is_listed_only_when_the_app_has_one(app, client, world, login_as):
+    login_as("worker")
+    estate = world["estate"]
+    urls = client.get(f"/estates/{estate.id}/offline-manifest").get_json()["urls"]
+    assert ("participants.new" in app.view_functions) == any(u.startswith("/participants/new") for u in urls)
+
+
+def test_another_teams_estate_cannot_be_made_ready(client, world, login_as):
+    login_as("worker")
+    assert client.get(f"/estates/{world['other_estate'].id}/offline-manifest").status_code == 404
+
+
+def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
+    worker = login_as("worker")
+    estate = world["estate"]
+    second = Block(estate=estate, name="Birch Court", kind="block", sort_order=2)
+    db.session.add(second)
+    db.session.flush()
+    db.session.add(Property(estate_id=estate.id, block_id=second.id, reference="BR-X1", address_line1="1 Birch Court",
+                            sort_order=1))
+    db.session.add(Assignment(worker_id=worker.id, estate_id=estate.id, block_id=second.id,
+                              starts_on=date.today() - timedelta(days=1)))
+    db.session.commit()
+    body = client.get("/offline-manifest").get_json()
+    assert body["doors"] == 1
+    assert body["urls"][:2] == ["/", f"/estates/{estate.id}"]
+    assert len([u for u in body["urls"] if u.startswith("/properties/")]) == 1
+
+
+def test_the_walk_list_and_home_offer_make_ready_offline(client, world, login_as):
+    worker = login_as("worker")
+    walk = client.get(f"/estates/{world['estate'].id}").get_data(as_text=True)
+    assert "Make ready offline" in walk and f'data-ready-url="/estates/{world["estate"].id}/offline-manifest"' in walk
+    db.session.add(Assignment(worker_id=worker.id, estate_id=world["estate"].id, starts_on=date.today()))
+    db.session.commit()
+    assert 'data-ready-url="/offline-manifest"' in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("url", ["/outbox", "/offline-manifest", "/session"])
+def test_offline_pages_need_a_sign_in(client, url):
+    assert client.get(url).status_code == 302
+    assert client.get(url, headers={"X-Outreach-Replay": "1"}).status_code == 401
