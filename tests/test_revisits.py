@@ -168,3 +168,12 @@ def test_another_teams_lead_cannot_see_or_change_the_rule(client, world, login_a
     assert client.get(url).status_code == 404
     assert client.post(url, data={"attempts": "1", "slots": "1", "gap_days": "0",
                                   "csrf_token": client.csrf}).status_code == 404
+
+
+def test_the_revisit_list_is_made_ready_offline_with_its_estate(client, world, login_as):
+    login_as("worker")
+    estate_id = world["estate"].id
+    page = client.get(f"/estates/{estate_id}/revisits").get_data(as_text=True)
+    assert f'data-ready-url="/estates/{estate_id}/offline-manifest"' in page and "Make ready offline" in page
+    urls = client.get(f"/estates/{estate_id}/offline-manifest").get_json()["urls"]
+    assert f"/estates/{estate_id}/revisits" in urls

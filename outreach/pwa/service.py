@@ -58,7 +58,7 @@ def signup_url(property_id: int) -> str | None:
 
 
 def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tuple[list[str], int]:
-    """The walk list, then every door page (and its sign-up form) of the estate, or of some of its blocks."""
+    """The walk list, every door page (and its sign-up form) of the estate or of some of its blocks, the revisit list."""
     stmt = (select(Property.id).outerjoin(Block, Property.block_id == Block.id)
             .where(Property.estate_id == estate.id, Property.in_list.is_(True))
             .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
@@ -70,6 +70,8 @@ def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tu
         urls.append(url_for("properties.door", property_id=door_id))
         if signup := signup_url(door_id):
             urls.append(signup)
+    # The revisit list is the walk list of doors still to cover: a worker may go out with either.
+    urls.append(url_for("coverage.revisits", estate_id=estate.id))
     return urls, len(door_ids)
 
 
