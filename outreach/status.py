@@ -145,19 +145,17 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
         visits = [v if isinstance(v, tuple) else VisitFact(v.outcome, v.recorded_at, v.time_slot,
                                                             getattr(v, "worker_id", None)) for v in visits]
         visits.sort(key=_second)
-    s = DoorStatus(visits=len(visits))
     if not visits:
         # The same rules as below, for a door nobody has knocked yet (most of a new estate).
-        s.state = "do_not_knock" if do_not_knock else "void" if is_void else "not_knocked"
-        s.closed = s.state != "not_knocked"
-        s.covered = rule.attempts <= 0 and rule.slots <= 0
-        if s.needs_visit and rule.slots > 0:
-            s.slots_to_try = SATURATION_SLOTS
-        return s
+        state = "do_not_knock" if do_not_knock else "void" if is_void else "not_knocked"
+        closed = state != "not_knocked"
+        covered = rule.attempts <= 0 and rule.slots <= 0
+        to_try = SATURATION_SLOTS if not covered and not closed and rule.slots > 0 else ()
+        return DoorStatus(state, None, 0, 0, 0, frozenset(), False, False, covered, closed, to_try)
     # Times are datetimes, or epoch seconds from the bulk query: compare each in its own unit.
     numeric = not isinstance(visits[0][1], datetime)
     gap = rule.gap_days * 86400 if numeric else timedelta(days=rule.gap_days)
-    last_counted = None
+    last_counted = double_knock = None
     previous_worker = previous_at = None
     slots = set()
     outcomes = set()
@@ -167,7 +165,7 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
         outcomes.add(outcome)
         if (worker is not None and previous_worker is not None and worker != previous_worker
                 and at - previous_at < gap):
-            s.double_knock = (previous_worker, worker, _utc(at) if numeric else at)
+            double_knock = (previous_worker, worker, _utc(at) if numeric else at)
         previous_worker, previous_at = worker, at
         if outcome in KNOCKED:
             knocks += 1
@@ -176,33 +174,35 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
             if last_counted is None or at - last_counted >= gap:
                 attempts += 1
                 last_counted = at
-    s.knocks, s.attempts = knocks, attempts
-    s.last_outcome = visits[-1][0]
-    s.last_at = visits[-1][1]
-    s.slots_tried = frozenset(slots)
-    s.answered = not outcomes.isdisjoint(ANSWERED)
-    s.conversation = not outcomes.isdisjoint(CONVERSATION)
+    last_outcome = visits[-1][0]
+    answered = not outcomes.isdisjoint(ANSWERED)
 
     if do_not_knock or "do_not_knock" in outcomes:
-        s.state = "do_not_knock"
-    elif is_void or s.last_outcome == "moved_or_void":
-        s.state = "void"
+        state = "do_not_knock"
+    elif is_void or last_outcome == "moved_or_void":
+        state = "void"
     elif "signed_up" in outcomes or "already_participant" in outcomes:
-        s.state = "signed_up"
+        state = "signed_up"
     elif not outcomes.isdisjoint(INTERESTED):
-        s.state = "interested"
-    elif s.answered:
-        s.state = "answered"
+        state = "interested"
+    elif answered:
+        state = "answered"
     elif knocks:
-        s.state = "knocked"
-    s.closed = s.state in ("do_not_knock", "void")
-    s.covered = s.answered or (attempts >= rule.attempts and len(slots) >= rule.slots)
-    if s.needs_visit:
+        state = "knocked"
+    else:
+        state = "not_knocked"
+    closed = state == "do_not_knock" or state == "void"
+    covered = answered or (attempts >= rule.attempts and len(slots) >= rule.slots)
+    to_try, counted_at = (), None
+    if not covered and not closed:
         # Once enough different slots were tried, any slot will do for the knocks still owed.
         if len(slots) < rule.slots:
-            s.slots_to_try = tuple(slot for slot in SATURATION_SLOTS if slot not in slots)
-        s.counted_at, s.gap_days, s.tz = last_counted, rule.gap_days, tz
-    return s
+            to_try = tuple(slot for slot in SATURATION_SLOTS if slot not in slots)
+        counted_at = last_counted
+    # One constructor call with every field (in the order DoorStatus declares them): 10,000 doors a call.
+    return DoorStatus(state, last_outcome, len(visits), knocks, attempts, frozenset(slots), answered,
+                      not outcomes.isdisjoint(CONVERSATION), covered, closed, to_try, double_knock,
+                      visits[-1][1], counted_at, rule.gap_days, tz)
 
 
 def org_timezone() -> ZoneInfo:
