@@ -104,14 +104,15 @@
     el.coverage = { map: map, markers: markers, layer: layer };
 
     // Colour by status or by assigned worker without fetching again.
+    // (onchange, not addEventListener: a filtered map replaces this one, and so its handler.)
     document.querySelectorAll("input[name=colour]").forEach(function (radio) {
-      radio.addEventListener("change", function () {
+      radio.onchange = function () {
         colourBy = radio.value;
         el.dataset.colour = colourBy;
         markers.forEach(function (m) { m.setStyle({ fillColor: fill(m.door) }); });
         section.querySelector(".legend-status").hidden = colourBy === "worker";
         section.querySelector(".legend-worker").hidden = colourBy !== "worker";
-      });
+      };
     });
   }
 
