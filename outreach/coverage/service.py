@@ -281,7 +281,10 @@ def coverage_json(estate: Estate, filters: Filters, version: str | None = None) 
         if body is not None:
             _MEMO.move_to_end(version)
             return version, body
-    body = json.dumps(coverage_data(estate, filters), separators=(",", ":")).encode()
+    # Everything made for the body is gone again by the end (reference counting), so the collector,
+    # paused for the whole build, finds nothing new to trace when it resumes.
+    with bulk_allocation():
+        body = json.dumps(coverage_data(estate, filters), separators=(",", ":")).encode()
     with _MEMO_LOCK:
         _MEMO[version] = body
         while len(_MEMO) > _MEMO_SIZE:
