@@ -359,3 +359,9 @@ def test_the_tile_source_is_configuration_and_the_map_works_without_one(app, cli
     html = client.get(url).get_data(as_text=True)
     assert 'data-tiles="https://tiles.example.org/{z}/{x}/{y}.png"' in html
     assert 'data-attribution="© Example tiles"' in html
+
+
+def test_a_workers_phone_does_not_download_the_map_when_the_app_installs(client):
+    script = client.get("/sw.js").get_data(as_text=True)
+    assert "/static/js/app.js" in script
+    assert "leaflet" not in script and "coverage.js" not in script

@@ -12,6 +12,9 @@ from ..models import Assignment, Block, Estate, Property
 
 # Only what pages use; licences and notes under static/ are not worth a phone's storage.
 PRECACHE_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
+# The lead's coverage map (Leaflet, its page script) is for planning online: a worker's phone should not
+# download it when the app installs. Not precached, these files come from the network as usual.
+NOT_PRECACHED = ("vendor/leaflet-", "js/coverage.js")
 SW_TEMPLATE = "pwa/sw.js"
 
 _digest_cache: dict[tuple, str] = {}
@@ -20,7 +23,8 @@ _digest_cache: dict[tuple, str] = {}
 def static_files() -> list[Path]:
     """Files under static/ that pages load, in a stable order."""
     root = Path(current_app.static_folder)
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in PRECACHE_SUFFIXES)
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in PRECACHE_SUFFIXES
+                  and not p.relative_to(root).as_posix().startswith(NOT_PRECACHED))
 
 
 def worker_version() -> str:
