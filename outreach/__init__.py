@@ -69,9 +69,13 @@ def register_blueprints(app: Flask) -> None:
     from .coverage.views import bp as coverage
     from .estates.views import bp as estates
     from .home.views import bp as home
+    from .funnel.views import bp as funnel
+    from .participants.views import bp as participants
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
-    for blueprint in (auth, home, estates, properties, admin, pwa, coverage, assignments):
+    from .reports.views import bp as reports
+    for blueprint in (auth, home, estates, properties, participants, funnel, reports, admin, pwa, coverage,
+                      assignments):
         app.register_blueprint(blueprint)
 
 

@@ -307,6 +307,8 @@ class Visit(db.Model):
         Index("ix_visit_coverage", "property_id", "recorded_at", "outcome", "time_slot", "worker_id"),
         Index("ix_visit_worker_time", "worker_id", "recorded_at"),
         Index("ix_visit_recorded_at", "recorded_at"),
+        # Covers the funnel's per-door pass: it reads the index alone, already grouped by door.
+        Index("ix_visit_funnel", "property_id", "outcome", "worker_id", "recorded_at"),
     )
 
 
@@ -364,6 +366,8 @@ class Participant(db.Model):
     signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    # A digest of the sign-up as the phone sent it: the same UUID with other content is a conflict.
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     estate: Mapped[Estate | None] = relationship()
     property: Mapped[Property | None] = relationship()
@@ -412,6 +416,7 @@ class StageEvent(db.Model):
     __table_args__ = (
         Index("ix_stage_event_participant", "participant_id", "occurred_on"),
         Index("ix_stage_event_stage", "stage", "occurred_on"),
+        Index("ix_stage_event_reach", "stage", "participant_id"),  # who reached a stage (funnel)
     )
 
 

@@ -123,7 +123,9 @@ def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_ord
                                .order_by(Property.sort_order)).all()
     assert body["doors"] == len(doors) == 6
     assert body["urls"][0] == f"/estates/{estate.id}"
-    assert body["urls"][1:1 + len(doors)] == [f"/properties/{d}" for d in doors]
+    # Each door's page, then its sign-up form, so a resident can be signed up with no signal.
+    expected = [url for d in doors for url in (f"/properties/{d}", f"/participants/new?property={d}")]
+    assert body["urls"][1:1 + 2 * len(doors)] == expected
     assert "/outbox" in body["urls"]
     assert body["key"] == f"estate-{estate.id}"
 

@@ -21,6 +21,12 @@ def doors_of(estate) -> list[Property]:
                               .order_by(Property.sort_order)).all()
 
 
+def row_of(html: str, door) -> str:
+    """The walk-list row of a door."""
+    row = html[html.index(f'<a href="/properties/{door.id}"'):]
+    return row[:row.index("</li>")]
+
+
 @pytest.fixture
 def knocked(world, db):
     """Door 1 answered (covered), door 2 knocked once on a weekday evening, door 3 do-not-knock."""
@@ -39,13 +45,10 @@ def test_worker_opens_the_revisit_list_as_a_walk_list(client, world, login_as, k
     assert page.status_code == 200 and "<html" in html and "Revisits: Bidston Rise" in html
     shown = re.findall(r'<span class="addr">([^<]+)</span>', html)
     assert shown == ["2 Ash Walk", "4 Ash Walk", "5 Ash Walk", "6 Ash Walk"]  # walking order, covered and DNK left out
-    row = html[html.index('id="door-row-%d"' % knocked[1].id):]
-    row = row[:row.index("</li>")]
-    assert "Try weekday daytime or weekend</span>" in row  # its gap is long over: no "from" day
-    never = html[html.index('id="door-row-%d"' % knocked[3].id):]
-    assert "Try weekday daytime or weekday evening or weekend" in never[:never.index("</li>")]
-    # Each door opens inline like the walk list, with the outcome buttons for the worker.
-    assert f'hx-get="/properties/{knocked[1].id}?from=walk"' in html
+    assert "Try weekday daytime or weekend</span>" in row_of(html, knocked[1])  # its gap is long over: no day
+    assert "Try weekday daytime or weekday evening or weekend" in row_of(html, knocked[3])
+    # Rows are walk-list rows: the page script opens each door inline with its outcome buttons.
+    assert '<ul class="doors">' in html and f'<a href="/properties/{knocked[1].id}" class="door state-knocked">' in html
 
     fragment = client.get(f"/estates/{world['estate'].id}/revisits", headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and fragment.lstrip().startswith('<section id="walk-list"')
@@ -59,8 +62,7 @@ def test_a_door_knocked_yesterday_may_be_knocked_again_after_the_gap(client, wor
     factories.visit(world["door"], world["worker"], "no_answer", yesterday)
     db.session.commit()
     html = client.get(f"/estates/{world['estate'].id}/revisits").get_data(as_text=True)
-    row = html[html.index('id="door-row-%d"' % world["door"].id):]
-    row = row[:row.index("</li>")]
+    row = row_of(html, world["door"])
     assert f"from {(today + timedelta(days=1)).strftime('%a %-d %b')}</span>" in row
     tried = time_slot(yesterday, LONDON)
     assert TIME_SLOTS[tried].lower() not in row[row.index("Try"):]

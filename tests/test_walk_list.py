@@ -12,7 +12,7 @@ from outreach.models import OUTCOMES, Block, Property, VisitVoid, utcnow
 from tests import factories
 
 HX = {"HX-Request": "true"}
-ROW = re.compile(r'<li id="door-row-\d+">.*?<span class="addr">(.*?)</span>\s*<span class="status">(.*?)</span>', re.S)
+ROW = re.compile(r'<li><a href="/properties/\d+".*?<span class="addr">(.*?)</span>\s*<span class="status">(.*?)</span>', re.S)
 
 
 def text(response) -> str:

@@ -1,7 +1,7 @@
 """pending_import: an uploaded property list kept between its preview and its confirmation
 
 Revision ID: 0006_admin
-Revises: 0001_whole_domain
+Revises: 0005_participants
 Create Date: 2026-11-22 10:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0006_admin'
-down_revision = '0001_whole_domain'
+down_revision = '0005_participants'
 branch_labels = None
 depends_on = None
 

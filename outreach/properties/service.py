@@ -141,17 +141,26 @@ def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
     return None
 
 
-def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
-    """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
-    digest = data.content_hash(prop.id, user.id)
+def add_visit(user: User, prop: Property, data: VisitInput) -> Visit:
+    """Add the visit to the session without committing, for a caller that stores more with it.
+
+    The caller commits; the unique UUID then decides whether it was received before.
+    """
     received = utcnow()
     visit = Visit(
         uuid=data.uuid, property_id=prop.id, worker_id=user.id, outcome=data.outcome,
         time_slot=time_slot(data.recorded_at, org_timezone()), recorded_at=data.recorded_at,
         received_at=received, clock_flag=clock_flag(data.recorded_at, received), notes=data.notes,
-        call_back_at=data.call_back_at, working_age_adults=data.working_age_adults, content_hash=digest,
+        call_back_at=data.call_back_at, working_age_adults=data.working_age_adults,
+        content_hash=data.content_hash(prop.id, user.id),
     )
     db.session.add(visit)
+    return visit
+
+
+def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
+    """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
+    visit = add_visit(user, prop, data)
     try:
         db.session.commit()
     except IntegrityError:
@@ -161,7 +170,7 @@ def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, b
         existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
         if existing is None:
             raise
-        return _same_or_conflict(existing, digest), False
+        return _same_or_conflict(existing, data.content_hash(prop.id, user.id)), False
     return visit, True
 
 

@@ -20,14 +20,25 @@
     if (author && document.body.dataset.userId) author.value = document.body.dataset.userId;
   }, true);
 
-  // Only one door open inline in the walk list at a time (each door's form uses the same ids).
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var link = event.detail.elt;
-    if (!link.hasAttribute || !link.hasAttribute("data-door-panel")) return;
-    document.querySelectorAll(".door-panel").forEach(function (panel) {
-      if (panel.id !== link.getAttribute("hx-target").slice(1)) panel.innerHTML = "";
+  // A walk-list door opens inline under its row (one at a time: each door's form uses the same
+  // ids); tapping it again closes it. One listener for the whole list keeps 1,200 rows light.
+  // Capture phase, before htmx's boost handler on the link; without htmx the link just navigates.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".doors a.door");
+    if (!link || !window.htmx || event.button || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    event.stopPropagation();
+    var row = link.parentNode, panel = row.querySelector(".door-panel");
+    document.querySelectorAll(".doors .door-panel").forEach(function (open) {
+      if (open !== panel) open.remove();
     });
-  });
+    if (panel) return panel.remove();
+    panel = document.createElement("div");
+    panel.className = "door-panel";
+    row.appendChild(panel);
+    htmx.ajax("GET", link.getAttribute("href") + "?from=walk", {source: link, target: panel, select: "#door",
+                                                                 swap: "innerHTML"});
+  }, true);
 
   var banner = function (text) {
     var el = document.getElementById("network-banner");

@@ -52,7 +52,7 @@
       var door = /\/properties\/(\d+)\/visits$/.exec(new URL(r.url, location.href).pathname);
       if (!door) return;
       var what = r.description.split(": ").slice(1).join(": ") || "Visit";
-      var link = $("door-link-" + door[1]);
+      var link = document.querySelector('.doors a[href="/properties/' + door[1] + '"]');
       if (link && link.querySelector(".status")) {
         var tag = text("span", "On phone: " + what + " · ", "pending");
         tag.dataset.pending = "";

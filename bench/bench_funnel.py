@@ -1,0 +1,244 @@
+"""The funnel over 1,000,000 visits and 100,000 participants: server time, median and p95 (target < 300 ms).
+
+Builds the data with bulk inserts (executemany on SQLite, COPY on PostgreSQL), then times the funnel
+page as a manager gets it (login check, filters, every aggregate query, the weekly trend, the template)
+for a few filter combinations, and the service call alone.
+Run: .venv/bin/python bench/bench_funnel.py [--visits N] [--participants N] [--runs N] [--postgres URL]
+(--postgres names a server; a fresh database is created on it for the run and dropped afterwards).
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from outreach import create_app  # noqa: E402
+from outreach.extensions import db  # noqa: E402
+from outreach.funnel.service import FunnelFilters, funnel  # noqa: E402
+from outreach.models import OUTCOMES, SOURCES, Estate  # noqa: E402
+from outreach.status import time_slot  # noqa: E402
+from tests import factories  # noqa: E402
+from zoneinfo import ZoneInfo  # noqa: E402
+
+ESTATES, WORKERS, DAYS = 40, 30, 730
+OUTCOME_WEIGHTS = {"no_answer": 45, "card_left": 12, "no_access": 4, "spoke_not_interested": 18,
+                   "spoke_interested": 7, "call_back": 6, "signed_up": 3, "already_participant": 2,
+                   "moved_or_void": 2, "do_not_knock": 1}
+LONDON = ZoneInfo("Europe/London")
+
+
+def sqlite_time(moment: datetime) -> str:
+    """How SQLAlchemy stores a UTC datetime in SQLite."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+class Loader:
+    """Bulk rows into one table: executemany on SQLite, COPY on PostgreSQL."""
+
+    def __init__(self, connection, dialect: str):
+        self.connection, self.dialect = connection, dialect
+
+    def load(self, table: str, columns: tuple, rows) -> int:
+        n = 0
+        if self.dialect == "postgresql":
+            cursor = self.connection.cursor()
+            with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    n += 1
+            return n
+        marks = ", ".join("?" * len(columns))
+        cursor = self.connection.cursor()
+        batch = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 50_000:
+                cursor.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', batch)
+                n += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', batch)
+            n += len(batch)
+        return n
+
+
+def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
+    """Users and estates by the ORM; doors, visits and journeys in bulk."""
+    rng = random.Random(2026)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with app.app_context():
+        world = factories.world()
+        team = world["team"]
+        workers = [world["worker"], world["worker2"]] + [factories.user(team, "worker") for _ in range(WORKERS - 2)]
+        estates = [Estate(team=team, name=f"Bench Estate {i:02d}") for i in range(ESTATES)]
+        db.session.add_all(estates)
+        db.session.commit()
+        worker_ids = [w.id for w in workers]
+        estate_ids = [e.id for e in estates]
+        manager_email = world["manager"].email
+        first_estate = estates[0].id
+        first_worker = workers[0].id
+        base_id = 1000
+        raw = db.engine.raw_connection()
+    conn = raw.driver_connection
+    if dialect == "sqlite":
+        conn.execute("PRAGMA synchronous=OFF")
+    load = Loader(conn, dialect).load
+    stamp = sqlite_time if dialect == "sqlite" else (lambda m: m)
+    per_estate = 100_000 // ESTATES
+    n_props = per_estate * ESTATES
+    t0 = time.perf_counter()
+    load("property", ("id", "estate_id", "reference", "address_line1", "sort_order", "is_void", "do_not_knock",
+                      "in_list", "created_at", "updated_at"),
+         ((base_id + i, estate_ids[i // per_estate], f"B-{i:06d}", f"{i % per_estate + 1} Bench Road", i % per_estate,
+           False, False, True, stamp(now), stamp(now)) for i in range(n_props)))
+    outcomes, weights = zip(*OUTCOME_WEIGHTS.items())
+    assert set(outcomes) == set(OUTCOMES)
+
+    def visits():
+        for i in range(n_visits):
+            at = now - timedelta(seconds=rng.randrange(DAYS * 86400))
+            yield (i + 1, str(uuid.UUID(int=rng.getrandbits(128), version=4)), base_id + rng.randrange(n_props),
+                   rng.choice(worker_ids), rng.choices(outcomes, weights)[0], time_slot(at, LONDON), stamp(at),
+                   stamp(at + timedelta(seconds=5)), "0" * 64)
+    load("visit", ("id", "uuid", "property_id", "worker_id", "outcome", "time_slot", "recorded_at", "received_at",
+                   "content_hash"), visits())
+    load("visit_void", ("visit_id", "voided_by_id", "voided_at", "reason"),
+         ((vid, worker_ids[0], stamp(now), "Wrong door") for vid in rng.sample(range(1, n_visits + 1), n_visits // 100)))
+    t_visits = time.perf_counter() - t0
+
+    sources = list(SOURCES)
+    signed = []
+
+    def participants():
+        for i in range(n_participants):
+            at = now - timedelta(seconds=rng.randrange(DAYS * 86400))
+            signed.append(at)
+            door = rng.randrange(n_props)
+            yield (i + 1, str(uuid.UUID(int=rng.getrandbits(128), version=4)), estate_ids[door // per_estate],
+                   base_id + door, rng.choice(worker_ids), f"First{i}", f"Last{i}", "door_knock"
+                   if rng.random() < 0.7 else rng.choice(sources), "[]", "[]", stamp(at), stamp(at))
+    load("participant", ("id", "uuid", "estate_id", "property_id", "created_by_id", "first_name", "last_name", "source",
+                         "barriers", "interests", "signed_up_at", "received_at"), participants())
+
+    def stage_events():
+        for i, at in enumerate(signed):
+            day = at.astimezone(LONDON).date()
+            yield (i + 1, "signed_up", day, stamp(at), worker_ids[0])
+            if rng.random() < 0.7:
+                yield (i + 1, "active", day + timedelta(days=3), stamp(at), worker_ids[0])
+                for stage, p in (("training_started", 0.25), ("job_started", 0.3), ("progression", 0.1)):
+                    if rng.random() < p:
+                        yield (i + 1, stage, day + timedelta(days=20), stamp(at), worker_ids[0])
+    n_events = load("stage_event", ("participant_id", "stage", "occurred_on", "recorded_at", "recorded_by_id"),
+                    stage_events())
+
+    def sessions():
+        for i, at in enumerate(signed):
+            for _ in range(rng.choice((0, 0, 1, 2, 3, 4, 6))):
+                yield (i + 1, rng.choice(worker_ids), at.astimezone(LONDON).date() + timedelta(days=4), 45, "[]",
+                       stamp(at))
+    n_sessions = load("support_session", ("participant_id", "worker_id", "held_on", "minutes", "topics",
+                                          "recorded_at"), sessions())
+    conn.commit()
+    if dialect == "postgresql":
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE")
+    else:
+        conn.execute("ANALYZE")
+    raw.close()
+    build_s = time.perf_counter() - t0
+    print(f"built {n_props:,} doors, {n_visits:,} visits ({n_visits // 100:,} voided), {n_participants:,} "
+          f"participants, {n_events:,} stage events, {n_sessions:,} support sessions in {build_s:.1f} s "
+          f"(doors and visits {t_visits:.1f} s)")
+    return {"manager": manager_email, "estate": first_estate, "worker": first_worker}
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    fn()  # warm: caches, query plans
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=1_000_000)
+    parser.add_argument("--participants", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a fresh database is made on it)")
+    args = parser.parse_args()
+
+    admin_engine, bench_db = None, None
+    if args.postgres:
+        admin_url = make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
+        bench_db = f"outreach_bench_{uuid.uuid4().hex[:8]}"
+        admin_engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin_engine.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{bench_db}"'))
+        uri = admin_url.set(database=bench_db).render_as_string(hide_password=False)
+        dialect = "postgresql"
+    else:
+        uri = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+        dialect = "sqlite"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
+    try:
+        with app.app_context():
+            db.create_all()
+        ids = build(app, args.visits, args.participants, dialect)
+        client = app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        assert client.post("/login", data={"email": ids["manager"], "password": factories.PASSWORD,
+                                           "csrf_token": token}).status_code == 303
+        today = date.today()
+        quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        cases = [
+            ("all estates, all time", "/funnel", FunnelFilters()),
+            ("one estate, this quarter", f"/funnel?estate={ids['estate']}&from={quarter}",
+             FunnelFilters(estate_ids=(ids["estate"],), date_from=quarter)),
+            ("one worker, last 12 weeks, door knock", f"/funnel?worker={ids['worker']}&from="
+             f"{today - timedelta(weeks=12)}&source=door_knock",
+             FunnelFilters(worker_id=ids["worker"], date_from=today - timedelta(weeks=12), source="door_knock")),
+            ("all estates, last year", f"/funnel?from={today - timedelta(days=365)}",
+             FunnelFilters(date_from=today - timedelta(days=365))),
+        ]
+        print(f"funnel on {dialect}, {args.runs} runs each (target: under 300 ms)")
+        for label, url, filters in cases:
+            def get(url=url):
+                response = client.get(url)
+                assert response.status_code == 200, response.status_code
+            page_med, page_p95 = timed(get, args.runs)
+            with app.app_context():
+                svc_med, svc_p95 = timed(lambda: funnel(filters, today=today), args.runs)
+                figures = funnel(filters, with_trend=False)
+            print(f"  {label:40} page median {page_med:6.0f} ms  p95 {page_p95:6.0f} ms | "
+                  f"service median {svc_med:6.0f} ms  p95 {svc_p95:6.0f} ms | "
+                  f"knocked {figures['knocked']:,} signed up {figures['signed_up']:,} outcome {figures['outcome']:,}")
+    finally:
+        if admin_engine is not None:
+            with app.app_context():
+                db.engine.dispose()
+            with admin_engine.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)'))
+            admin_engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

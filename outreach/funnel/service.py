@@ -1,0 +1,367 @@
+"""The engagement funnel: doors to people to outcomes, computed by aggregate queries (never row by row).
+
+Door steps (knocked, answered, conversation, interested) count distinct doors from non-voided visits; people
+steps (signed up, active, outcome) follow the participants signed up in the period to any later stage.
+Which filter applies to which step (shown on the page as FILTER_NOTE):
+- estate: every step (doors of the estate; participants of the estate);
+- period: visits recorded in it, participants signed up in it (their later stages count whenever they happen);
+- worker: visits they recorded, participants they signed up;
+- source: participants only (a door has no source).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import case, distinct, exists, func, literal, select
+
+from ..extensions import db
+from ..models import (
+    ANSWERED,
+    CONVERSATION,
+    INTERESTED,
+    KNOCKED,
+    OUTCOMES,
+    Participant,
+    Property,
+    StageEvent,
+    SupportSession,
+    Visit,
+    VisitVoid,
+)
+from ..status import org_timezone
+
+FILTER_NOTE = ("Estate filters every step; period and worker filter door visits and sign-ups (later stages of "
+               "those signed up count whenever they happen); source filters people only, as doors have no source.")
+REACHED_ACTIVE = ("active", "training_started", "job_started", "progression")
+OUTCOME_STAGES = ("training_started", "job_started", "progression")
+INTERVENTIONS = 3  # "three meaningful interventions"
+TREND_WEEKS, TREND_MAX_WEEKS = 12, 26
+
+STEPS = (  # (key, label, unit)
+    ("properties", "Properties", "doors"),
+    ("knocked", "Knocked", "doors"),
+    ("answered", "Answered", "doors"),
+    ("conversation", "Conversation", "doors"),
+    ("interested", "Interested", "doors"),
+    ("signed_up", "Signed up", "people"),
+    ("active", "Active", "people"),
+    ("outcome", "Outcome (training, job, progression)", "people"),
+)
+
+
+@dataclass(frozen=True)
+class FunnelFilters:
+    """What the funnel counts. estate_ids None: every estate (a manager's whole organisation)."""
+
+    estate_ids: tuple[int, ...] | None = None
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    worker_id: int | None = None
+    source: str | None = None
+
+    @property
+    def start(self) -> datetime | None:
+        return local_midnight(self.date_from) if self.date_from else None
+
+    @property
+    def end(self) -> datetime | None:
+        return local_midnight(self.date_to + timedelta(days=1)) if self.date_to else None
+
+
+@dataclass
+class Step:
+    """One step of the funnel, with its rate from the step before (None when that step is zero)."""
+
+    key: str
+    label: str
+    unit: str
+    count: int
+    rate: float | None = None
+    share: float = 0.0  # for the bar: doors of the footprint, people of those signed up
+
+
+    @property
+    def rate_text(self) -> str:
+        return "–" if self.rate is None else f"{round(100 * self.rate)}%"
+
+
+@dataclass
+class Funnel:
+    """The funnel's figures for one set of filters."""
+
+    steps: list[Step]
+    outcomes: dict[str, int]
+    three_sessions: int
+    trend: list["TrendWeek"] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> int:
+        if key in self.outcomes:
+            return self.outcomes[key]
+        return next(s.count for s in self.steps if s.key == key)
+
+
+@dataclass
+class TrendWeek:
+    """One week of the trend (weeks start on Monday, in the organisation's time zone)."""
+
+    starts_on: date
+    knocked: int = 0
+    conversation: int = 0
+    signed_up: int = 0
+
+
+def local_midnight(day: date) -> datetime:
+    """The UTC instant at which `day` starts in the organisation's zone."""
+    return datetime.combine(day, time(0), tzinfo=org_timezone()).astimezone(timezone.utc)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part / whole, or None when the whole is zero (shown as "–", never a crash)."""
+    return part / whole if whole else None
+
+
+# --- Building blocks: the same conditions serve the page, the trend and the reports ------------------------
+
+def property_conditions(f: FunnelFilters) -> list:
+    """Doors in the footprint: still in the landlord's list, on the chosen estates."""
+    conds = [Property.in_list.is_(True)]
+    if f.estate_ids is not None:
+        conds.append(Property.estate_id.in_(f.estate_ids))
+    return conds
+
+
+def visit_conditions(f: FunnelFilters, *, period=True) -> list:
+    """Visits that count: not voided, in the period, by the worker, at a door in the footprint."""
+    conds = [~exists().where(VisitVoid.visit_id == Visit.id)]
+    if period and f.start:
+        conds.append(Visit.recorded_at >= f.start)
+    if period and f.end:
+        conds.append(Visit.recorded_at < f.end)
+    if f.worker_id:
+        conds.append(Visit.worker_id == f.worker_id)
+    if f.estate_ids is not None:
+        # Pushed down so a small estate reads only its own doors' visits through the property index.
+        conds.append(Visit.property_id.in_(select(Property.id).where(*property_conditions(f))))
+    else:
+        # Every estate: leaving out the few doors gone from the list is cheaper than a join per door.
+        conds.append(Visit.property_id.not_in(select(Property.id).where(Property.in_list.is_(False))))
+    return conds
+
+
+def participant_conditions(f: FunnelFilters, *, period=True) -> list:
+    """The cohort: participants of the estates, signed up in the period, by the worker, from the source."""
+    conds = []
+    if f.estate_ids is not None:
+        conds.append(Participant.estate_id.in_(f.estate_ids))
+    if period and f.start:
+        conds.append(Participant.signed_up_at >= f.start)
+    if period and f.end:
+        conds.append(Participant.signed_up_at < f.end)
+    if f.worker_id:
+        conds.append(Participant.created_by_id == f.worker_id)
+    if f.source:
+        conds.append(Participant.source == f.source)
+    return conds
+
+
+# The door steps nest (interested doors had a conversation, were answered, were knocked), so one number
+# per visit, its deepest step, and the deepest per door give all four counts in a single pass.
+DOOR_STEPS = (("knocked", KNOCKED), ("answered", ANSWERED), ("conversation", CONVERSATION),
+              ("interested", INTERESTED))
+assert all(inner <= outer for (_, inner), (_, outer) in zip(DOOR_STEPS[1:], DOOR_STEPS)), "door steps must nest"
+
+
+def door_depth(outcome_column) -> object:
+    """How far down the door steps an outcome goes: 0 (no access) to 4 (interested), as SQL."""
+    depth = {outcome: sum(outcome in codes for _, codes in DOOR_STEPS) for outcome in OUTCOMES}
+    return case({o: d for o, d in depth.items() if d}, value=outcome_column, else_=0)
+
+
+def door_steps(f: FunnelFilters) -> dict[str, int]:
+    """Properties in the footprint, and how many were knocked, answered, had a conversation, were interested."""
+    properties = db.session.scalar(select(func.count(Property.id)).where(*property_conditions(f)))
+    # One pass over the visits grouped by door (the covering index makes it an index-only scan, already
+    # in door order), then doors are counted by their deepest step: no row reaches Python.
+    per_door = (select(func.max(door_depth(Visit.outcome)).label("depth"))
+                .where(*visit_conditions(f)).group_by(Visit.property_id).subquery())
+    row = db.session.execute(
+        select(*(func.coalesce(func.sum(case((per_door.c.depth >= n, 1), else_=0)), 0)
+                 for n in range(1, len(DOOR_STEPS) + 1)))
+    ).one()
+    return {"properties": properties, **{key: int(row[n]) for n, (key, _) in enumerate(DOOR_STEPS)}}
+
+
+def _reached(stages) -> object:
+    return func.count(distinct(case((StageEvent.stage.in_(stages), StageEvent.participant_id))))
+
+
+def people_steps(f: FunnelFilters) -> dict[str, int]:
+    """Participants signed up, reaching active and each outcome, and with at least three support sessions."""
+    conds = participant_conditions(f)
+    signed_up = db.session.scalar(select(func.count(Participant.id)).where(*conds))
+    cohort = select(Participant.id).where(*conds)
+    stage_where = [StageEvent.participant_id.in_(cohort)] if conds else []
+    row = db.session.execute(
+        select(_reached(REACHED_ACTIVE), _reached(OUTCOME_STAGES),
+               *(_reached((stage,)) for stage in OUTCOME_STAGES))
+        .where(StageEvent.stage.in_(REACHED_ACTIVE), *stage_where)
+    ).one()
+    session_where = [SupportSession.participant_id.in_(cohort)] if conds else []
+    intense = (select(SupportSession.participant_id).where(*session_where)
+               .group_by(SupportSession.participant_id)
+               .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
+    three = db.session.scalar(select(func.count()).select_from(intense))
+    return {"signed_up": signed_up, "active": row[0], "outcome": row[1],
+            **{stage: row[2 + n] for n, stage in enumerate(OUTCOME_STAGES)}, "three_sessions": three}
+
+
+def funnel(f: FunnelFilters, *, with_trend: bool = True, today: date | None = None) -> Funnel:
+    """The whole funnel with step rates (and the weekly trend) for these filters."""
+    counts = {**door_steps(f), **people_steps(f)}
+    steps, previous = [], None
+    for key, label, unit in STEPS:
+        step = Step(key, label, unit, counts[key])
+        if previous is not None:
+            step.rate = rate(step.count, previous.count)
+        steps.append(step)
+        previous = step
+    for step in steps:
+        base = counts["properties"] if step.unit == "doors" else counts["signed_up"]
+        step.share = min(1.0, step.count / base) if base else 0.0
+    outcomes = {stage: counts[stage] for stage in OUTCOME_STAGES}
+    result = Funnel(steps, outcomes, counts["three_sessions"])
+    if with_trend:
+        result.trend = weekly_trend(f, today=today)
+    return result
+
+
+# --- Time buckets -------------------------------------------------------------------------------------
+
+def bucket(column, bounds: list) -> object:
+    """The index of the [bounds[i], bounds[i+1]) interval holding `column`, as SQL (portable, zone-correct)."""
+    return case(*[(column < b, literal(i)) for i, b in enumerate(bounds[1:])], else_=literal(None))
+
+
+def trend_weeks(f: FunnelFilters, today: date) -> list[date]:
+    """The Mondays of the trend: the period's weeks (the last 26 at most), else the last 12 weeks."""
+    last = f.date_to or today
+    last_monday = last - timedelta(days=last.weekday())
+    first = f.date_from or last_monday - timedelta(weeks=TREND_WEEKS - 1)
+    first_monday = first - timedelta(days=first.weekday())
+    weeks = (last_monday - first_monday).days // 7 + 1
+    weeks = max(1, min(weeks, TREND_MAX_WEEKS))
+    return [last_monday - timedelta(weeks=weeks - 1 - n) for n in range(weeks)]
+
+
+def weekly_trend(f: FunnelFilters, today: date | None = None) -> list[TrendWeek]:
+    """Knocks, conversations at the door and people signed up, week by week."""
+    today = today or datetime.now(timezone.utc).astimezone(org_timezone()).date()
+    mondays = trend_weeks(f, today)
+    days = mondays + [mondays[-1] + timedelta(weeks=1)]
+    bounds = [local_midnight(d) for d in days]
+    # The period still trims the first and last weeks.
+    lo = max(bounds[0], f.start) if f.start else bounds[0]
+    hi = min(bounds[-1], f.end) if f.end else bounds[-1]
+    weeks = [TrendWeek(m) for m in mondays]
+
+    # Week by week the trend counts activity (knocks, conversations at the door), which sums over
+    # weeks; distinct doors per week would cost a sort per week for little more meaning.
+    visits = (select(bucket(Visit.recorded_at, bounds).label("wk"), Visit.outcome)
+              .where(*visit_conditions(f, period=False), Visit.recorded_at >= lo, Visit.recorded_at < hi)
+              .subquery())
+    rows = db.session.execute(
+        select(visits.c.wk, func.sum(case((visits.c.outcome.in_(sorted(KNOCKED)), 1), else_=0)),
+               func.sum(case((visits.c.outcome.in_(sorted(CONVERSATION)), 1), else_=0)))
+        .group_by(visits.c.wk))
+    for wk, knocked, conversation in rows:
+        if wk is not None:
+            weeks[wk].knocked, weeks[wk].conversation = int(knocked or 0), int(conversation or 0)
+    people = (select(bucket(Participant.signed_up_at, bounds).label("wk"), Participant.id)
+              .where(*participant_conditions(f, period=False), Participant.signed_up_at >= lo,
+                     Participant.signed_up_at < hi).subquery())
+    for wk, count in db.session.execute(select(people.c.wk, func.count()).group_by(people.c.wk)):
+        if wk is not None:
+            weeks[wk].signed_up = count
+    return weeks
+
+
+def month_starts(first: date, last: date) -> list[date]:
+    """The first days of the months from `first`'s to `last`'s, inclusive."""
+    months, day = [], first.replace(day=1)
+    while day <= last:
+        months.append(day)
+        day = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return months
+
+
+
+# --- Filters from a request -----------------------------------------------------------------------------
+
+@dataclass
+class FilterChoices:
+    """What a user may filter by, and what they chose (as given), with any problems per field."""
+
+    estates: list
+    workers: list
+    chosen: dict
+    errors: dict
+
+
+def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
+    """Filters from query arguments, limited to the user's estates; bad values are reported and ignored."""
+    from ..access import visible_estates
+    from ..models import SOURCES, User
+
+    estates = visible_estates(user)
+    estate_ids = tuple(e.id for e in estates) if user.role not in ("manager", "admin") else None
+    team_ids = {e.team_id for e in estates}
+    workers = db.session.scalars(
+        select(User).where(User.role.in_(("worker", "lead")),
+                           User.team_id.in_(team_ids) if estate_ids is not None else User.id.is_not(None))
+        .order_by(User.name)).all()
+    chosen = {k: (args.get(k) or "").strip() for k in ("estate", "from", "to", "worker", "source")}
+    errors: dict[str, str] = {}
+
+    if chosen["estate"]:
+        match = next((e for e in estates if str(e.id) == chosen["estate"]), None)
+        if match is None:
+            errors["estate"] = "Choose an estate from the list."
+        else:
+            estate_ids = (match.id,)
+    dates = {}
+    for key in ("from", "to"):
+        if chosen[key]:
+            try:
+                dates[key] = date.fromisoformat(chosen[key])
+            except ValueError:
+                errors[key] = "Give a date like 2026-04-01."
+    if "from" in dates and "to" in dates and dates["from"] > dates["to"]:
+        errors["to"] = "The end of the period is before its start."
+        dates.pop("to")
+    worker_id = None
+    if chosen["worker"]:
+        match = next((w for w in workers if str(w.id) == chosen["worker"]), None)
+        if match is None:
+            errors["worker"] = "Choose a worker from the list."
+        else:
+            worker_id = match.id
+    source = chosen["source"] or None
+    if source and source not in SOURCES:
+        errors["source"] = "Choose a source from the list."
+        source = None
+    filters = FunnelFilters(estate_ids, dates.get("from"), dates.get("to"), worker_id, source)
+    return filters, FilterChoices(estates, workers, chosen, errors)
+
+
+def quarter_start(day: date) -> date:
+    """The first day of the quarter holding `day` (UK financial quarters start in Apr, Jul, Oct and Jan too)."""
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def quick_periods(today: date) -> list[tuple[str, date, date]]:
+    """Named periods for one tap: this quarter so far, last quarter, the last 12 weeks."""
+    this_q = quarter_start(today)
+    last_q_end = this_q - timedelta(days=1)
+    return [("This quarter", this_q, today), ("Last quarter", quarter_start(last_q_end), last_q_end),
+            ("Last 12 weeks", today - timedelta(weeks=12) + timedelta(days=1), today)]

@@ -1,0 +1,35 @@
+"""The engagement funnel for managers and leads."""
+from datetime import date, datetime, timezone
+
+from flask import Blueprint
+from flask import request
+from flask_login import current_user, login_required
+
+from ..access import roles_required
+from ..htmx import render
+from ..models import SOURCES
+from ..status import org_timezone
+from .service import FILTER_NOTE, INTERVENTIONS, funnel, parse_filters, quick_periods, rate
+
+bp = Blueprint("funnel", __name__)
+
+
+def local_today() -> date:
+    """Today in the organisation's zone."""
+    return datetime.now(timezone.utc).astimezone(org_timezone()).date()
+
+
+@bp.get("/funnel")
+@login_required
+@roles_required("manager", "lead")
+def page():
+    """Doors to people to outcomes, with step rates, filters, a weekly trend and intensity."""
+    filters, choices = parse_filters(request.args, current_user)
+    today = local_today()
+    result = funnel(filters, today=today)
+    status = 422 if choices.errors else 200
+    peak = max([w.knocked for w in result.trend] + [1])
+    return render("funnel/page.html", "funnel/_funnel.html", status_code=status, funnel=result,
+                  choices=choices, filters=filters, SOURCES=SOURCES, note=FILTER_NOTE,
+                  quick=quick_periods(today), interventions=INTERVENTIONS, peak=peak,
+                  intensity_rate=rate(result.three_sessions, result["signed_up"]))

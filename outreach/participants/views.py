@@ -1,0 +1,224 @@
+"""Sign-up with consent (at a door, a drop-in or from a referral) and the participant's journey."""
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..access import can_record_visits, get_property_or_404
+from ..extensions import db
+from ..htmx import render, wants_fragment
+from ..models import (
+    AGE_BANDS,
+    BARRIERS,
+    CONSENT_KINDS,
+    CONSENT_METHODS,
+    EVIDENCE,
+    INTERESTS,
+    SOURCES,
+    SPECIAL_CATEGORY_BARRIERS,
+    STAGES,
+    STATUS_AT_SIGNUP,
+    Estate,
+    Participant,
+)
+from ..properties.service import VisitConflict, WrongAuthor
+from ..status import status_for_property
+from . import service
+from .service import ParticipantConflict, ParticipantInvalid
+
+bp = Blueprint("participants", __name__, url_prefix="/participants")
+
+CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CONSENT_KINDS,
+              "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
+              "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
+              "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": service.SESSION_TOPICS,
+              "WORDING_VERSION": service.WORDING_VERSION}
+
+
+@bp.get("/")
+@login_required
+def index():
+    """Participants on the user's estates, newest first, with possible duplicates flagged on top."""
+    query = request.args.get("q", "").strip()[:100]
+    stmt = service.visible_participants(current_user).order_by(Participant.signed_up_at.desc())
+    if query:
+        like = f"%{query}%"
+        stmt = stmt.where((Participant.first_name + " " + Participant.last_name).ilike(like))
+    participants = db.session.scalars(stmt.options(selectinload(Participant.stage_events),
+                                                   selectinload(Participant.estate)).limit(200)).all()
+    stages = {p.id: service.current_stage(p) for p in participants}
+    return render("participants/index.html", "participants/_list.html", participants=participants,
+                  stages=stages, duplicates=service.possible_duplicates(current_user), query=query, **CODE_LISTS)
+
+
+def _sign_up_target():
+    """The door (from ?property=) or, for a drop-in or referral, the estates the user may sign up on."""
+    raw = request.values.get("property") or request.values.get("property_id")
+    if raw:
+        if not raw.isdigit():
+            abort(404)
+        prop = get_property_or_404(current_user, int(raw))
+        if not can_record_visits(current_user, prop.estate):
+            abort(403)
+        return prop, [prop.estate]
+    if current_user.role not in ("worker", "lead") or current_user.team_id is None:
+        abort(403)
+    estates = db.session.scalars(select(Estate).where(Estate.team_id == current_user.team_id)
+                                 .order_by(Estate.name)).all()
+    return None, estates
+
+
+def _chosen(form) -> dict[str, list[str]]:
+    """The ticked boxes of a form being shown again (lists of codes by field name)."""
+    names = ("barriers", "interests", "consents", "topics")
+    return {n: form.getlist(n) if hasattr(form, "getlist") else [] for n in names}
+
+
+def _form_context(prop, estates, **extra) -> dict:
+    context = {"property": prop, "estates": estates, "errors": {}, "form": {}, "problem": None,
+               "status": status_for_property(prop) if prop else None, **CODE_LISTS}
+    context.update(extra)
+    context["chosen"] = _chosen(context["form"])
+    return context
+
+
+@bp.get("/new")
+@login_required
+def new():
+    """The sign-up form: at a door (?property=<id>) or without one (drop-in, referral)."""
+    prop, estates = _sign_up_target()
+    return render("participants/new.html", "participants/_sign_up_form.html", **_form_context(prop, estates))
+
+
+@bp.post("/new")
+@login_required
+def create():
+    """Store a sign-up; idempotent by the UUID the phone made at submit time."""
+    prop, estates = _sign_up_target()
+    estate = prop.estate if prop else None
+    if prop is None and (raw := request.form.get("estate_id", "")).isdigit():
+        estate = next((e for e in estates if e.id == int(raw)), None)
+    try:
+        data = service.parse_sign_up(request.form, current_user, prop, estate)
+        participant, created = service.sign_up(current_user, data, prop)
+    except WrongAuthor:
+        return _form_problem(prop, estates, 403, "This sign-up was made by another user. It is only ever sent "
+                                                 "under the login of the person who recorded it.")
+    except ParticipantInvalid as invalid:
+        return _form_response(prop, estates, 422, errors=invalid.errors, form=request.form)
+    except (ParticipantConflict, VisitConflict):
+        return _form_problem(prop, estates, 409, "A different sign-up with the same identity was already "
+                                                 "received. Nothing was changed.")
+    name = f"{participant.first_name} {participant.last_name}"
+    message = f"Signed up: {name}." if created else f"Already received: {name}."
+    if wants_fragment() or request.headers.get("X-Outreach-Replay") is not None:
+        response = make_response(render_template("participants/_signed_up.html", participant=participant,
+                                                 message=message), 201 if created else 200)
+        response.vary.add("HX-Request")
+    else:
+        flash(message)
+        response = redirect(url_for("participants.show", participant_id=participant.id), code=303)
+    response.headers["X-Outreach-Receipt"] = f"{participant.uuid} {participant.received_at.isoformat()}"
+    return response
+
+
+def _form_response(prop, estates, status: int, **extra):
+    template = "participants/_sign_up_form.html" if wants_fragment() else "participants/new.html"
+    response = make_response(render_template(template, **_form_context(prop, estates, **extra)), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def _form_problem(prop, estates, status: int, reason: str):
+    response = _form_response(prop, estates, status, problem=reason, form=request.form)
+    response.headers["X-Outreach-Reason"] = reason.encode("ascii", "replace").decode()
+    return response
+
+
+# --- The journey ---------------------------------------------------------------------------------------
+
+def _get_participant_or_404(participant_id: int) -> Participant:
+    participant = db.session.scalar(service.visible_participants(current_user)
+                                    .where(Participant.id == participant_id))
+    if participant is None:
+        abort(404)
+    return participant
+
+
+def _journey_context(participant: Participant, **extra) -> dict:
+    context = {"participant": participant, "timeline": service.timeline(participant),
+               "stage": service.current_stage(participant),
+               "show_contact": service.contact_visible(current_user, participant),
+               "can_work": service.can_work_with(current_user, participant),
+               "can_withdraw": service.can_withdraw_consent(current_user, participant),
+               "duplicate_of": db.session.get(Participant, participant.possible_duplicate_of_id)
+               if participant.possible_duplicate_of_id else None,
+               "today": service.today(), "errors": {}, "form": {}, "form_name": None, "message": None,
+               **CODE_LISTS}
+    context.update(extra)
+    context["chosen"] = _chosen(context["form"])
+    return context
+
+
+@bp.get("/<int:participant_id>")
+@login_required
+def show(participant_id: int):
+    """The participant's journey: stages, sessions, referrals and consents, with the forms to add to it."""
+    participant = _get_participant_or_404(participant_id)
+    return render("participants/show.html", "participants/_journey.html", **_journey_context(participant))
+
+
+def _journey_post(participant_id: int, form_name: str, action, success: str, *, withdraw=False):
+    participant = _get_participant_or_404(participant_id)
+    allowed = (service.can_withdraw_consent if withdraw else service.can_work_with)(current_user, participant)
+    if not allowed:
+        abort(403)
+    try:
+        action(participant)
+    except ParticipantInvalid as invalid:
+        context = _journey_context(participant, errors=invalid.errors, form=request.form, form_name=form_name)
+        template = "participants/_journey.html" if wants_fragment() else "participants/show.html"
+        response = make_response(render_template(template, **context), 422)
+        response.vary.add("HX-Request")
+        return response
+    db.session.refresh(participant)
+    if wants_fragment():
+        response = make_response(render_template("participants/_journey.html",
+                                                 **_journey_context(participant, message=success)), 201)
+        response.vary.add("HX-Request")
+        return response
+    flash(success)
+    return redirect(url_for("participants.show", participant_id=participant.id), code=303)
+
+
+@bp.post("/<int:participant_id>/stage")
+@login_required
+def change_stage(participant_id: int):
+    """Record a change of stage."""
+    return _journey_post(participant_id, "stage",
+                         lambda p: service.change_stage(current_user, p, request.form), "Stage changed.")
+
+
+@bp.post("/<int:participant_id>/sessions")
+@login_required
+def add_session(participant_id: int):
+    """Record a 1-2-1 support session."""
+    return _journey_post(participant_id, "session",
+                         lambda p: service.add_session(current_user, p, request.form), "Support session added.")
+
+
+@bp.post("/<int:participant_id>/referrals")
+@login_required
+def add_referral(participant_id: int):
+    """Record a referral to a partner."""
+    return _journey_post(participant_id, "referral",
+                         lambda p: service.add_referral(current_user, p, request.form), "Referral added.")
+
+
+@bp.post("/<int:participant_id>/consents/<int:consent_id>/withdraw")
+@login_required
+def withdraw_consent(participant_id: int, consent_id: int):
+    """Withdraw one consent; who did it and when are recorded."""
+    return _journey_post(participant_id, "withdraw",
+                         lambda p: service.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
+                         "Consent withdrawn.", withdraw=True)

@@ -1,0 +1,217 @@
+"""Funder reports: aggregate CSVs per estate and month (no personal data), and the personal-data export.
+
+Aggregate CSVs carry counts only: no names, contact details, addresses or notes. Counts from 1 to 4 are
+written as "<5" (small-number suppression) so that nobody can be picked out of a small estate's month;
+0 stays 0. The participant list is personal data: managers only, and every export is written to the audit log.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import replace
+from datetime import date, timedelta
+
+from sqlalchemy import and_, case, distinct, exists, func, select
+
+from ..extensions import db
+from ..funnel.service import (
+    INTERVENTIONS,
+    OUTCOME_STAGES,
+    REACHED_ACTIVE,
+    FunnelFilters,
+    bucket,
+    local_midnight,
+    month_starts,
+    participant_conditions,
+    property_conditions,
+    visit_conditions,
+)
+from ..models import (
+    ANSWERED,
+    CONVERSATION,
+    EVIDENCE,
+    INTERESTED,
+    KNOCKED,
+    SOURCES,
+    STAGES,
+    STATUS_AT_SIGNUP,
+    ConsentRecord,
+    Estate,
+    Participant,
+    Property,
+    StageEvent,
+    SupportSession,
+    User,
+    Visit,
+    audit,
+)
+from ..status import org_timezone
+
+SUPPRESS_BELOW = 5
+SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one can be "
+                    "picked out; 0 is shown as 0. Rates are left to the reader: work them out from unsuppressed totals.")
+FUNNEL_COLUMNS = ("estate", "month", "properties", "knocked", "answered", "conversation", "interested", "signed_up",
+                  "active", "training_started", "job_started", "progression", "any_outcome",
+                  f"at_least_{INTERVENTIONS}_sessions")
+OUTCOME_COLUMNS = ("estate", "month", "outcome", "status_at_signup", "evidence", "participants",
+                   "average_hours_per_week")
+PARTICIPANT_COLUMNS = ("participant_id", "first_name", "last_name", "estate", "address", "postcode", "phone",
+                       "email", "source", "status_at_signup", "current_stage", "signed_up_on", "signed_up_by")
+
+
+def suppress(count: int) -> str:
+    """A count for a funder: 1-4 become "<5"."""
+    return f"<{SUPPRESS_BELOW}" if 0 < count < SUPPRESS_BELOW else str(count)
+
+
+def report_period(f: FunnelFilters, today: date) -> FunnelFilters:
+    """Reports need a period: the last 12 months (this one included) unless one was chosen."""
+    first = f.date_from or (today.replace(day=1) - timedelta(days=335)).replace(day=1)
+    return replace(f, date_from=first, date_to=f.date_to or today)
+
+
+def _months(f: FunnelFilters):
+    months = month_starts(f.date_from, f.date_to)
+    after = month_starts(f.date_to, f.date_to + timedelta(days=31))[-1]
+    return months, [local_midnight(m) for m in months] + [local_midnight(after)]
+
+
+def funnel_rows(f: FunnelFilters) -> list[dict]:
+    """The funnel per estate and month: doors by visits that month, people by sign-ups that month."""
+    months, bounds = _months(f)
+    lo, hi = max(bounds[0], f.start), min(bounds[-1], f.end)
+    names = dict(db.session.execute(select(Estate.id, Estate.name)).all())
+    footprint = dict(db.session.execute(select(Property.estate_id, func.count(Property.id))
+                                        .where(*property_conditions(f)).group_by(Property.estate_id)).all())
+    rows: dict[tuple[int, int], dict] = {}
+
+    def row(estate_id, m):
+        return rows.setdefault((estate_id, m), {"estate_id": estate_id, "m": m})
+
+    v = (select(Property.estate_id.label("estate_id"), bucket(Visit.recorded_at, bounds).label("m"),
+                Visit.property_id.label("property_id"), Visit.outcome.label("outcome"))
+         .join(Property, Property.id == Visit.property_id)
+         .where(*visit_conditions(f, period=False), *property_conditions(f),
+                Visit.recorded_at >= lo, Visit.recorded_at < hi).subquery())
+
+    def doors(outcomes):
+        return func.count(distinct(case((v.c.outcome.in_(sorted(outcomes)), v.c.property_id))))
+    for estate_id, m, k, a, c, i in db.session.execute(
+            select(v.c.estate_id, v.c.m, doors(KNOCKED), doors(ANSWERED), doors(CONVERSATION), doors(INTERESTED))
+            .group_by(v.c.estate_id, v.c.m)):
+        row(estate_id, m).update(knocked=k, answered=a, conversation=c, interested=i)
+
+    def reached(stages):
+        return func.max(case((StageEvent.stage.in_(stages), 1), else_=0))
+    se = (select(StageEvent.participant_id.label("pid"), reached(REACHED_ACTIVE).label("active"),
+                 reached(OUTCOME_STAGES).label("any_outcome"),
+                 *(reached((s,)).label(s) for s in OUTCOME_STAGES))
+          .group_by(StageEvent.participant_id).subquery())
+    ss = (select(SupportSession.participant_id.label("pid")).group_by(SupportSession.participant_id)
+          .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
+    p = (select(Participant.estate_id.label("estate_id"), bucket(Participant.signed_up_at, bounds).label("m"),
+                func.coalesce(se.c.active, 0).label("active"), func.coalesce(se.c.any_outcome, 0).label("any_outcome"),
+                *(func.coalesce(se.c[s], 0).label(s) for s in OUTCOME_STAGES),
+                case((ss.c.pid.is_not(None), 1), else_=0).label("three"))
+         .outerjoin(se, se.c.pid == Participant.id).outerjoin(ss, ss.c.pid == Participant.id)
+         .where(*participant_conditions(f, period=False), Participant.signed_up_at >= lo,
+                Participant.signed_up_at < hi).subquery())
+    for r in db.session.execute(
+            select(p.c.estate_id, p.c.m, func.count(), func.sum(p.c.active), func.sum(p.c.any_outcome),
+                   *(func.sum(p.c[s]) for s in OUTCOME_STAGES), func.sum(p.c.three))
+            .group_by(p.c.estate_id, p.c.m)):
+        estate_id, m, signed, active, any_outcome, *rest = r
+        stage_counts, three = rest[:-1], rest[-1]
+        row(estate_id, m).update(signed_up=signed, active=active, any_outcome=any_outcome, three=three,
+                                 **dict(zip(OUTCOME_STAGES, stage_counts)))
+    out = []
+    for (estate_id, m), r in sorted(rows.items(), key=lambda kv: (names.get(kv[0][0] or 0, ""), kv[0][1] or 0)):
+        if m is None:
+            continue
+        out.append({"estate": names.get(estate_id, "No estate"), "month": months[m].strftime("%Y-%m"),
+                    "properties": footprint.get(estate_id, 0),
+                    **{k: int(r.get(k) or 0) for k in ("knocked", "answered", "conversation", "interested",
+                                                        "signed_up", "active", *OUTCOME_STAGES, "any_outcome")},
+                    f"at_least_{INTERVENTIONS}_sessions": int(r.get("three") or 0)})
+    return out
+
+
+def outcome_rows(f: FunnelFilters) -> list[dict]:
+    """Outcomes (stage events of training, job, progression, closed) per estate and month they happened."""
+    months, _ = _months(f)
+    day_bounds = months + [month_starts(f.date_to, f.date_to + timedelta(days=31))[-1]]
+    names = dict(db.session.execute(select(Estate.id, Estate.name)).all())
+    stages = (*OUTCOME_STAGES, "closed")
+    e = (select(Participant.estate_id.label("estate_id"), bucket(StageEvent.occurred_on, day_bounds).label("m"),
+                StageEvent.stage.label("stage"), Participant.status_at_signup.label("status"),
+                StageEvent.evidence.label("evidence"), StageEvent.participant_id.label("pid"),
+                StageEvent.hours_per_week.label("hours"))
+         .join(Participant, Participant.id == StageEvent.participant_id)
+         .where(StageEvent.stage.in_(stages), *participant_conditions(f, period=False),
+                StageEvent.occurred_on >= f.date_from, StageEvent.occurred_on <= f.date_to).subquery())
+    result = db.session.execute(
+        select(e.c.estate_id, e.c.m, e.c.stage, e.c.status, e.c.evidence, func.count(distinct(e.c.pid)),
+               func.avg(e.c.hours))
+        .group_by(e.c.estate_id, e.c.m, e.c.stage, e.c.status, e.c.evidence)).all()
+    out = []
+    for estate_id, m, stage, status, evidence, count, hours in result:
+        if m is None:
+            continue
+        out.append({"estate": names.get(estate_id, "No estate"), "month": months[m].strftime("%Y-%m"),
+                    "outcome": STAGES.get(stage, stage),
+                    "status_at_signup": STATUS_AT_SIGNUP.get(status, "Not said"),
+                    "evidence": EVIDENCE.get(evidence, "None yet"), "participants": count,
+                    # An average over fewer than five people could be one person's hours.
+                    "average_hours_per_week": "" if hours is None or count < SUPPRESS_BELOW
+                    else f"{float(hours):.1f}"})
+    out.sort(key=lambda r: (r["estate"], r["month"], r["outcome"], r["status_at_signup"], r["evidence"]))
+    return out
+
+
+def aggregate_csv(rows: list[dict], columns) -> str:
+    """Rows as CSV text, counts suppressed below five."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for r in rows:
+        writer.writerow([suppress(r[c]) if isinstance(r[c], int) and c != "properties" else r[c] for c in columns])
+    return buffer.getvalue()
+
+
+def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
+    """The participant list (personal data) for a manager; the export is written to the audit log."""
+    latest = (select(StageEvent.stage).where(StageEvent.participant_id == Participant.id)
+              .order_by(StageEvent.occurred_on.desc(), StageEvent.recorded_at.desc(), StageEvent.id.desc())
+              .limit(1).correlate(Participant).scalar_subquery())
+    contact_ok = exists().where(and_(ConsentRecord.participant_id == Participant.id, ConsentRecord.kind == "contact",
+                                     ConsentRecord.withdrawn_at.is_(None)))
+    creator = User.__table__.alias("creator")
+    stmt = (select(Participant.id, Participant.first_name, Participant.last_name, Estate.name,
+                   Property.address_line1, Property.postcode, Participant.phone, Participant.email,
+                   Participant.source, Participant.status_at_signup, latest, Participant.signed_up_at,
+                   creator.c.name, contact_ok.label("contact_ok"))
+            .outerjoin(Estate, Estate.id == Participant.estate_id)
+            .outerjoin(Property, Property.id == Participant.property_id)
+            .outerjoin(creator, creator.c.id == Participant.created_by_id)
+            .where(*participant_conditions(f)).order_by(Estate.name, Participant.last_name, Participant.id))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["PERSONAL DATA: participants' names and contact details. Keep it secure, share it with no one "
+                     "who does not need it, and delete it when done. This export is recorded in the audit log."])
+    writer.writerow(PARTICIPANT_COLUMNS)
+    count = 0
+    tz = org_timezone()
+    for (pid, first, last, estate, address, postcode, phone, email, source, status, stage, signed, by,
+         contact_ok) in db.session.execute(stmt):
+        hidden = "(no consent to contact)"
+        writer.writerow([pid, first, last, estate or "", address or "", postcode or "",
+                         (phone or "") if contact_ok else hidden, (email or "") if contact_ok else hidden,
+                         SOURCES.get(source, source), STATUS_AT_SIGNUP.get(status, ""), STAGES.get(stage, ""),
+                         signed.astimezone(tz).date().isoformat() if signed else "", by or ""])
+        count += 1
+    audit(user, "participants_exported", None, rows=count,
+          filters={"estates": list(f.estate_ids) if f.estate_ids else "all", "from": f.date_from,
+                   "to": f.date_to, "worker": f.worker_id, "source": f.source})
+    db.session.commit()
+    return buffer.getvalue(), count
+

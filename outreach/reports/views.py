@@ -1,0 +1,71 @@
+"""Funder reports for managers: aggregate CSVs, and the participant list as marked personal data."""
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user, login_required
+
+from ..access import roles_required
+from ..funnel.service import parse_filters
+from ..funnel.views import local_today
+from ..models import SOURCES
+from .service import (
+    FUNNEL_COLUMNS,
+    OUTCOME_COLUMNS,
+    SUPPRESSION_NOTE,
+    aggregate_csv,
+    funnel_rows,
+    outcome_rows,
+    participant_csv,
+    report_period,
+)
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+
+
+def _csv(text: str, filename: str) -> Response:
+    response = Response(text, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Exports are never kept by a cache (the browser's, a proxy's or the service worker's).
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/")
+@login_required
+@roles_required("manager")
+def index():
+    """The reports page: choose estate and period, then download."""
+    filters, choices = parse_filters(request.args, current_user)
+    period = report_period(filters, local_today())
+    return render_template("reports/index.html", choices=choices, period=period, SOURCES=SOURCES,
+                           note=SUPPRESSION_NOTE, funnel_columns=FUNNEL_COLUMNS, outcome_columns=OUTCOME_COLUMNS)
+
+
+@bp.get("/funnel.csv")
+@login_required
+@roles_required("manager")
+def funnel_csv():
+    """The funnel per estate and month: counts only, small numbers suppressed."""
+    filters, _ = parse_filters(request.args, current_user)
+    period = report_period(filters, local_today())
+    name = f"funnel-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
+    return _csv(aggregate_csv(funnel_rows(period), FUNNEL_COLUMNS), name)
+
+
+@bp.get("/outcomes.csv")
+@login_required
+@roles_required("manager")
+def outcomes_csv():
+    """Outcomes per estate and month, by status at sign-up and evidence: counts only."""
+    filters, _ = parse_filters(request.args, current_user)
+    period = report_period(filters, local_today())
+    name = f"outcomes-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
+    return _csv(aggregate_csv(outcome_rows(period), OUTCOME_COLUMNS), name)
+
+
+@bp.post("/participants.csv")
+@login_required
+@roles_required("manager")
+def participants_csv():
+    """The participant list with names: personal data, a POST (so no link or prefetch makes one), audited."""
+    filters, _ = parse_filters(request.form, current_user)
+    text, _count = participant_csv(current_user, filters)
+    return _csv(text, f"PERSONAL-DATA-participants-{local_today()}.csv")
