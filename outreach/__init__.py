@@ -64,7 +64,9 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin
+    from .assignments.views import bp as assignments
     from .auth.views import bp as auth
+    from .coverage.views import bp as coverage
     from .estates.views import bp as estates
     from .home.views import bp as home
     from .funnel.views import bp as funnel
@@ -72,7 +74,8 @@ def register_blueprints(app: Flask) -> None:
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
-    for blueprint in (auth, home, estates, properties, participants, funnel, reports, admin, pwa):
+    for blueprint in (auth, home, estates, properties, participants, funnel, reports, admin, pwa, coverage,
+                      assignments):
         app.register_blueprint(blueprint)
 
 

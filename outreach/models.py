@@ -303,6 +303,8 @@ class Visit(db.Model):
 
     __table_args__ = (
         Index("ix_visit_property_time", "property_id", "recorded_at"),
+        # Covers the coverage query (status of every door of an estate) so it reads the index alone.
+        Index("ix_visit_coverage", "property_id", "recorded_at", "outcome", "time_slot", "worker_id"),
         Index("ix_visit_worker_time", "worker_id", "recorded_at"),
         Index("ix_visit_recorded_at", "recorded_at"),
         # Covers the funnel's per-door pass: it reads the index alone, already grouped by door.

@@ -12,6 +12,9 @@ from ..models import Assignment, Block, Estate, Property
 
 # Only what pages use; licences and notes under static/ are not worth a phone's storage.
 PRECACHE_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
+# The lead's coverage map (Leaflet, its page script) is for planning online: a worker's phone should not
+# download it when the app installs. Not precached, these files come from the network as usual.
+NOT_PRECACHED = ("vendor/leaflet-", "js/coverage.js")
 SW_TEMPLATE = "pwa/sw.js"
 
 _digest_cache: dict[tuple, str] = {}
@@ -20,7 +23,8 @@ _digest_cache: dict[tuple, str] = {}
 def static_files() -> list[Path]:
     """Files under static/ that pages load, in a stable order."""
     root = Path(current_app.static_folder)
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in PRECACHE_SUFFIXES)
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in PRECACHE_SUFFIXES
+                  and not p.relative_to(root).as_posix().startswith(NOT_PRECACHED))
 
 
 def worker_version() -> str:
@@ -58,7 +62,7 @@ def signup_url(property_id: int) -> str | None:
 
 
 def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tuple[list[str], int]:
-    """The walk list, then every door page (and its sign-up form) of the estate, or of some of its blocks."""
+    """The walk list, every door page (and its sign-up form) of the estate or of some of its blocks, the revisit list."""
     stmt = (select(Property.id).outerjoin(Block, Property.block_id == Block.id)
             .where(Property.estate_id == estate.id, Property.in_list.is_(True))
             .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
@@ -70,6 +74,8 @@ def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tu
         urls.append(url_for("properties.door", property_id=door_id))
         if signup := signup_url(door_id):
             urls.append(signup)
+    # The revisit list is the walk list of doors still to cover: a worker may go out with either.
+    urls.append(url_for("coverage.revisits", estate_id=estate.id))
     return urls, len(door_ids)
 
 
