@@ -33,7 +33,10 @@ def fresh_checkout(tmp_path, request):
     for name in ("outreach", "templates", "static", "migrations"):
         shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("wsgi.py", "pyproject.toml", "Makefile"):
-        shutil.copy2(ROOT / name, target / name)  # keep mtimes: the venv's install stamp stays valid
+        shutil.copy2(ROOT / name, target / name)
+    # The test borrows this checkout's venv: an old pyproject.toml keeps make from reinstalling the
+    # package from the copy (which would point the shared venv's editable install at it).
+    os.utime(target / "pyproject.toml", (0, 0))
     return target
 
 

@@ -1,7 +1,7 @@
 """participants: sign-up identity digest; indexes for the funnel's aggregate queries
 
 Revision ID: 0005_participants
-Revises: 0001_whole_domain
+Revises: 0004_coverage
 Create Date: 2026-11-22 09:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0005_participants'
-down_revision = '0001_whole_domain'
+down_revision = '0004_coverage'
 branch_labels = None
 depends_on = None
 
