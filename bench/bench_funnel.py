@@ -3,8 +3,10 @@
 Builds the data with bulk inserts (executemany on SQLite, COPY on PostgreSQL), then times the funnel
 page as a manager gets it (login check, filters, every aggregate query, the weekly trend, the template)
 for a few filter combinations, and the service call alone.
-Run: .venv/bin/python bench/bench_funnel.py [--visits N] [--participants N] [--runs N] [--postgres URL]
-(--postgres names a server; a fresh database is created on it for the run and dropped afterwards).
+Run: .venv/bin/python bench/bench_funnel.py [--visits N] [--participants N] [--runs N] [--postgres URL] [--keep NAME]
+(--postgres names a server; a fresh database is created on it for the run and dropped afterwards). --keep NAME
+builds once and reuses: a SQLite file NAME, or a PostgreSQL database NAME that is kept after the run (drop it by
+hand); indexes added to the models since are created on the kept data before timing.
 """
 from __future__ import annotations
 
@@ -166,6 +168,29 @@ def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
     return {"manager": manager_email, "estate": first_estate, "worker": first_worker}
 
 
+def kept_ids(app) -> dict:
+    """The manager, first estate and first worker of kept data, found again."""
+    from outreach.models import User
+    with app.app_context():
+        return {"manager": db.session.scalar(db.select(User.email).where(User.role == "manager")),
+                "estate": db.session.scalar(db.select(Estate.id).where(Estate.name == "Bench Estate 00")),
+                "worker": db.session.scalar(db.select(User.id).where(User.email == "worker@test.outreach"))}
+
+
+def prepare_kept(dialect: str) -> str:
+    """Indexes and tables the models have gained since the kept data was built, made and analysed."""
+    made = []
+    for table in db.metadata.sorted_tables:
+        for index in table.indexes:
+            if index.name not in {i["name"] for i in db.inspect(db.engine).get_indexes(table.name)}:
+                index.create(db.engine)
+                made.append(index.name)
+    if made:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
+            c.execute(text("ANALYZE"))
+    return f"made {', '.join(made)}" if made else "nothing new to index"
+
+
 def timed(fn, runs: int) -> tuple[float, float]:
     fn()  # warm: caches, query plans
     times = []
@@ -183,25 +208,37 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a fresh database is made on it)")
+    parser.add_argument("--keep", metavar="NAME", help="build once into this SQLite file / PostgreSQL database "
+                        "and reuse it on later runs")
     args = parser.parse_args()
 
-    admin_engine, bench_db = None, None
+    admin_engine, bench_db, reuse = None, None, False
     if args.postgres:
         admin_url = make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
-        bench_db = f"outreach_bench_{uuid.uuid4().hex[:8]}"
+        bench_db = args.keep or f"outreach_bench_{uuid.uuid4().hex[:8]}"
         admin_engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin_engine.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{bench_db}"'))
+            reuse = bool(c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": bench_db}))
+            if not reuse:
+                c.execute(text(f'CREATE DATABASE "{bench_db}"'))
         uri = admin_url.set(database=bench_db).render_as_string(hide_password=False)
         dialect = "postgresql"
     else:
-        uri = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+        path = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp()) / "bench.db"
+        reuse = path.exists()
+        uri = f"sqlite:///{path}"
         dialect = "sqlite"
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
     try:
         with app.app_context():
             db.create_all()
-        ids = build(app, args.visits, args.participants, dialect)
+            if reuse:
+                created = prepare_kept(dialect)
+        if reuse:
+            ids = kept_ids(app)
+            print(f"reusing the kept {dialect} data ({created})")
+        else:
+            ids = build(app, args.visits, args.participants, dialect)
         client = app.test_client()
         page = client.get("/login").get_data(as_text=True)
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -232,7 +269,7 @@ def main() -> None:
                   f"service median {svc_med:6.0f} ms  p95 {svc_p95:6.0f} ms | "
                   f"knocked {figures['knocked']:,} signed up {figures['signed_up']:,} outcome {figures['outcome']:,}")
     finally:
-        if admin_engine is not None:
+        if admin_engine is not None and not args.keep:
             with app.app_context():
                 db.engine.dispose()
             with admin_engine.connect() as c:

@@ -307,8 +307,12 @@ class Visit(db.Model):
         Index("ix_visit_coverage", "property_id", "recorded_at", "outcome", "time_slot", "worker_id"),
         Index("ix_visit_worker_time", "worker_id", "recorded_at"),
         Index("ix_visit_recorded_at", "recorded_at"),
-        # Covers the funnel's per-door pass: it reads the index alone, already grouped by door.
-        Index("ix_visit_funnel", "property_id", "outcome", "worker_id", "recorded_at"),
+        # Covers the funnel's per-door pass: it reads the index alone, already grouped by door; the time
+        # second (and the id) let the few doors with a voided visit be read again, index only, for a period.
+        Index("ix_visit_funnel", "property_id", "recorded_at", "outcome", "worker_id", "id"),
+        # Covers the funnel's weekly trend: each week is a range read from the index alone (with the id,
+        # so the few voided visits can be taken off without reading the table).
+        Index("ix_visit_trend", "recorded_at", "outcome", "property_id", "worker_id", "id"),
     )
 
 

@@ -211,3 +211,64 @@ def test_home_leads_managers_to_the_funnel(client, world, login_as):
     login_as("worker")
     html = client.get("/").get_data(as_text=True)
     assert 'href="/funnel"' not in html and 'href="/participants/"' in html
+
+
+def trend_by_hand(db, f: FunnelFilters, weeks) -> list[tuple[int, int]]:
+    """Knocks and conversations per trend week, counted in Python from every visit."""
+    estates = set(f.estate_ids) if f.estate_ids is not None else None
+    doors = {p.id for p in db.session.scalars(select(Property))
+             if p.in_list and (estates is None or p.estate_id in estates)}
+    voided = set(db.session.scalars(select(VisitVoid.visit_id)))
+    visits = [v for v in db.session.scalars(select(Visit)) if v.id not in voided and v.property_id in doors
+              and (not f.worker_id or v.worker_id == f.worker_id) and (not f.start or v.recorded_at >= f.start)
+              and (not f.end or v.recorded_at < f.end)]
+    counts = []
+    for week in weeks:
+        start, end = local_midnight(week.starts_on), local_midnight(week.starts_on + timedelta(weeks=1))
+        in_week = [v for v in visits if start <= v.recorded_at < end]
+        counts.append((sum(v.outcome in KNOCKED for v in in_week), sum(v.outcome in CONVERSATION for v in in_week)))
+    return counts
+
+
+def test_voids_and_doors_gone_from_the_list_count_nowhere_after_random_work(db, world):
+    """Workers knock at random for weeks, some visits are voided (some a door's deepest, some all of a
+    door's), and doors leave the landlord's list: every filter still matches a count made by hand."""
+    import random
+
+    from outreach.models import OUTCOMES
+    rng = random.Random(5)
+    other = factories.estate(world["team"], "Wellhouse", doors=12, street="Elm Road")
+    db.session.commit()
+    doors = list(db.session.scalars(select(Property).where(Property.estate_id.in_(
+        (world["estate"].id, other.id, world["other_estate"].id)))))
+    workers = [world["worker"], world["worker2"], world["other_worker"]]
+    today = date(2026, 6, 17)
+    visits = [factories.visit(rng.choice(doors), rng.choice(workers), rng.choice(sorted(OUTCOMES)),
+                              local_midnight(today) - timedelta(minutes=rng.randrange(60 * 24 * 70)))
+              for _ in range(400)]
+    db.session.commit()
+    for v in rng.sample(visits, 60):
+        db.session.add(VisitVoid(visit_id=v.id, voided_by_id=world["lead"].id, reason="Wrong door"))
+    # One door whose every visit is voided: it was never knocked at all.
+    wiped = doors[3]
+    factories.visit(wiped, world["worker"], "spoke_interested", local_midnight(today) - timedelta(days=2))
+    db.session.commit()
+    already = set(db.session.scalars(select(VisitVoid.visit_id)))
+    for v in db.session.scalars(select(Visit).where(Visit.property_id == wiped.id)):
+        if v.id not in already:
+            db.session.add(VisitVoid(visit_id=v.id, voided_by_id=world["lead"].id, reason="Wrong door"))
+    for gone in rng.sample(doors, 3):
+        gone.in_list = False
+    db.session.commit()
+
+    for f in (FunnelFilters(), FunnelFilters(estate_ids=(other.id,)),
+              FunnelFilters(estate_ids=(world["estate"].id, other.id), date_from=today - timedelta(days=30)),
+              FunnelFilters(worker_id=world["worker2"].id),
+              FunnelFilters(date_from=today - timedelta(days=40), date_to=today - timedelta(days=9)),
+              FunnelFilters(worker_id=world["worker"].id, date_to=today - timedelta(days=20))):
+        result = funnel(f, today=today)
+        by_hand = count_by_hand(db, f)
+        assert funnel_counts(result) == by_hand, f
+        assert [(w.knocked, w.conversation) for w in result.trend] == trend_by_hand(db, f, result.trend), f
+    assert count_by_hand(db, FunnelFilters())["knocked"] > 0
+    assert sum(w.knocked for w in funnel(FunnelFilters(), today=today).trend) > 0
