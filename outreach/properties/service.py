@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import OUTCOMES, Property, User, Visit, utcnow
+from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit, utcnow
 from ..status import org_timezone, time_slot
 
 NOTES_MAX = 1000
@@ -178,3 +178,48 @@ def _same_or_conflict(existing: Visit, digest: str) -> Visit:
     if existing.content_hash != digest:
         raise VisitConflict(existing)
     return existing
+
+
+# --- Corrections ------------------------------------------------------------------------------------
+# A visit is never edited or deleted: a mistaken one is voided, and the void is itself a dated record
+# (who, when, why). Voided visits count nowhere (outreach.status leaves them out).
+
+VOID_REASON_MAX = 500
+
+
+class VoidRefused(Exception):
+    """This user may not void this visit."""
+
+
+def may_void(user: User, visit: Visit, estate) -> bool:
+    """Its author, or the lead of the team whose estate it is, may void a visit not yet voided."""
+    if visit.void is not None:
+        return False
+    if visit.worker_id == user.id:
+        return True
+    return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
+
+
+def void_visit(user: User, visit: Visit, estate, reason: str) -> VisitVoid:
+    """Void a visit with a reason; voiding it again changes nothing and answers the first void."""
+    if visit.void is not None:
+        return visit.void
+    if not may_void(user, visit, estate):
+        raise VoidRefused()
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise VisitInvalid({"reason": "Say in a few words why this visit is wrong."})
+    if len(reason) > VOID_REASON_MAX:
+        raise VisitInvalid({"reason": f"Keep the reason under {VOID_REASON_MAX} characters."})
+    void = VisitVoid(visit=visit, voided_by_id=user.id, reason=reason)  # visit.void is set at once
+    db.session.add(void)
+    audit(user, "visit.void", visit, property=visit.property_id, outcome=visit.outcome, reason=reason)
+    try:
+        db.session.commit()
+    except IntegrityError:  # voided by someone else at the same moment: theirs stands
+        db.session.rollback()
+        db.session.refresh(visit)
+        if visit.void is None:
+            raise
+        return visit.void
+    return void
