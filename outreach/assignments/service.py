@@ -6,9 +6,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 
-from ..coverage.service import blocks_of, local_today, team_workers
+from ..coverage.service import blocks_of, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
+from ..status import local_today
 
 LONGEST_DAYS = 366
 

@@ -36,6 +36,7 @@ from ..status import (
     DoorStatus,
     SaturationRule,
     bulk_allocation,
+    local_today,
     org_timezone,
     plain_rows,
     status_for_property,
@@ -56,11 +57,6 @@ DATA_FORMAT = 1
 COORD_SCALE = 100_000  # 1e-5 degree, about a metre: plenty for a door, and short integers
 # Above this many doors the grid sends each block's cells when it is opened, not all at once.
 GRID_INLINE_LIMIT = 1500
-
-
-def local_today() -> date:
-    """Today in the organisation's time zone."""
-    return datetime.now(org_timezone()).date()
 
 
 def blocks_of(estate: Estate) -> list[Block]:

@@ -41,7 +41,7 @@ from ..models import (
     utcnow,
 )
 from ..properties.service import VisitInput, WrongAuthor, _parse_instant, add_visit
-from ..status import org_timezone
+from ..status import local_today, org_timezone
 
 # The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
 # Change both together: a record says which wording the resident agreed to.
@@ -398,14 +398,9 @@ def _date(form, name: str, errors, label: str, *, required=True) -> date | None:
     except ValueError:
         errors[name] = f"Give the {label} as a date."
         return None
-    if value > today():
+    if value > local_today():
         errors[name] = f"The {label} can't be in the future."
     return value
-
-
-def today() -> date:
-    """Today in the organisation's time zone."""
-    return utcnow().astimezone(org_timezone()).date()
 
 
 def change_stage(user: User, participant: Participant, form) -> StageEvent:

@@ -22,7 +22,7 @@ from ..models import (
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
-from ..status import status_for_property
+from ..status import local_today, status_for_property
 from . import service
 from .service import ParticipantConflict, ParticipantInvalid
 
@@ -153,7 +153,7 @@ def _journey_context(participant: Participant, **extra) -> dict:
                "can_withdraw": service.can_withdraw_consent(current_user, participant),
                "duplicate_of": db.session.get(Participant, participant.possible_duplicate_of_id)
                if participant.possible_duplicate_of_id else None,
-               "today": service.today(), "errors": {}, "form": {}, "form_name": None, "message": None,
+               "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
                **CODE_LISTS}
     context.update(extra)
     context["chosen"] = _chosen(context["form"])

@@ -4,8 +4,8 @@ from flask_login import current_user, login_required
 
 from ..access import roles_required
 from ..funnel.service import parse_filters
-from ..funnel.views import local_today
 from ..models import SOURCES
+from ..status import local_today
 from .service import (
     FUNNEL_COLUMNS,
     OUTCOME_COLUMNS,
