@@ -4,9 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from ..coverage.service import blocks_of, team_workers
+from ..coverage.service import blocks_of, not_ended_by, parse_day, running_on, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
 from ..status import local_today
@@ -32,10 +32,6 @@ class AssignmentInput:
     ends_on: date | None
 
 
-def _day(text: str) -> date:
-    return date.fromisoformat(text.strip())
-
-
 def parse_assignment(form, estate: Estate) -> AssignmentInput:
     """Validate worker, place and period against the estate; raise AssignmentInvalid with every problem."""
     errors: dict[str, str] = {}
@@ -52,13 +48,13 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
     starts_on = ends_on = None
     text = (form.get("starts_on") or "").strip()
     try:
-        starts_on = _day(text) if text else local_today()
+        starts_on = parse_day(text) if text else local_today()
     except ValueError:
         errors["starts_on"] = "The first day must be a date like 2026-03-01."
     text = (form.get("ends_on") or "").strip()
     if text:
         try:
-            ends_on = _day(text)
+            ends_on = parse_day(text)
         except ValueError:
             errors["ends_on"] = "The last day must be a date like 2026-03-01."
     if starts_on and ends_on:
@@ -101,8 +97,7 @@ def estate_assignments(estate: Estate) -> list[Assignment]:
     """The estate's running and coming assignments, soonest first."""
     today = local_today()
     return db.session.scalars(
-        select(Assignment).where(Assignment.estate_id == estate.id,
-                                 or_(Assignment.ends_on.is_(None), Assignment.ends_on >= today))
+        select(Assignment).where(Assignment.estate_id == estate.id, not_ended_by(today))
         .order_by(Assignment.starts_on, Assignment.id)
     ).all()
 
@@ -111,7 +106,6 @@ def current_assignments(user: User) -> list[Assignment]:
     """A worker's assignments running today (in the organisation's time zone), soonest ending first."""
     today = local_today()
     return db.session.scalars(
-        select(Assignment).where(Assignment.worker_id == user.id, Assignment.starts_on <= today,
-                                 or_(Assignment.ends_on.is_(None), Assignment.ends_on >= today))
+        select(Assignment).where(Assignment.worker_id == user.id, running_on(today))
         .order_by(Assignment.ends_on.is_(None), Assignment.ends_on, Assignment.starts_on)
     ).all()
