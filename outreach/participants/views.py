@@ -123,10 +123,8 @@ def create():
 
 
 def _form_response(prop, estates, status: int, **extra):
-    template = "participants/_sign_up_form.html" if wants_fragment() else "participants/new.html"
-    response = make_response(render_template(template, **_form_context(prop, estates, **extra)), status)
-    response.vary.add("HX-Request")
-    return response
+    return render("participants/new.html", "participants/_sign_up_form.html", status_code=status,
+                  **_form_context(prop, estates, **extra))
 
 
 def _form_problem(prop, estates, status: int, reason: str):
@@ -176,17 +174,13 @@ def _journey_post(participant_id: int, form_name: str, action, success: str, *, 
     try:
         action(participant)
     except ParticipantInvalid as invalid:
-        context = _journey_context(participant, errors=invalid.errors, form=request.form, form_name=form_name)
-        template = "participants/_journey.html" if wants_fragment() else "participants/show.html"
-        response = make_response(render_template(template, **context), 422)
-        response.vary.add("HX-Request")
-        return response
+        return render("participants/show.html", "participants/_journey.html", status_code=422,
+                      **_journey_context(participant, errors=invalid.errors, form=request.form,
+                                         form_name=form_name))
     db.session.refresh(participant)
     if wants_fragment():
-        response = make_response(render_template("participants/_journey.html",
-                                                 **_journey_context(participant, message=success)), 201)
-        response.vary.add("HX-Request")
-        return response
+        return render("participants/show.html", "participants/_journey.html", status_code=201,
+                      **_journey_context(participant, message=success))
     flash(success)
     return redirect(url_for("participants.show", participant_id=participant.id), code=303)
 
