@@ -14,20 +14,13 @@ from sqlalchemy import func, select
 from ..auth.service import password_problem, temporary_password
 from ..extensions import db
 from ..models import ROLES, Block, Estate, Organisation, Team, User, audit
+from ..validation import Invalid
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SATURATION_LIMITS = {"saturation_attempts": (1, 10), "saturation_slots": (1, 3), "saturation_gap_days": (0, 14)}
 SATURATION_WORDS = {"saturation_attempts": "Knocks", "saturation_slots": "Different time slots",
                     "saturation_gap_days": "Days apart"}
 BLOCK_KINDS = {"block": "Block of flats", "street": "Street"}
-
-
-class Invalid(Exception):
-    """The change can't be made as asked; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 def _text(form: Mapping, name: str, limit: int = 200) -> str:

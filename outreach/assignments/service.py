@@ -10,16 +10,13 @@ from ..coverage.service import blocks_of, not_ended_by, parse_day, running_on, t
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
 from ..status import local_today
+from ..validation import Invalid
 
 LONGEST_DAYS = 366
 
 
-class AssignmentInvalid(Exception):
+class AssignmentInvalid(Invalid):
     """The assignment can't be saved as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

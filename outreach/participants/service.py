@@ -42,6 +42,7 @@ from ..models import (
 )
 from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
 from ..status import local_today, org_timezone
+from ..validation import Invalid
 
 # The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
 # Change both together: a record says which wording the resident agreed to.
@@ -60,12 +61,8 @@ NAME_MAX, TEXT_MAX = 100, 1000
 VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
 
 
-class ParticipantInvalid(Exception):
+class ParticipantInvalid(Invalid):
     """The record can't be stored as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 class ParticipantConflict(Exception):

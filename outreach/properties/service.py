@@ -18,16 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import OUTCOMES, Property, User, Visit, utcnow
 from ..status import org_timezone, time_slot
+from ..validation import Invalid
 
 NOTES_MAX = 1000
 
 
-class VisitInvalid(Exception):
+class VisitInvalid(Invalid):
     """The visit can't be recorded as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 class VisitConflict(Exception):
