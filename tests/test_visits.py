@@ -2,7 +2,6 @@
 stored, with the time slot and clock checks taken from the phone's time."""
 from __future__ import annotations
 
-import html
 import re
 import threading
 import uuid as uuidlib
@@ -15,13 +14,9 @@ from outreach.extensions import db
 from outreach.models import Property, Visit, utcnow
 from outreach.properties import service
 from tests.conftest import sign_in
+from tests.helpers import text
 
 HX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    """The response as the user reads it."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def a_moment_ago() -> str:
