@@ -1,10 +1,9 @@
 """Sign-up with consent (at a door, a drop-in or from a referral) and the participant's journey."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..access import can_record_visits, get_property_or_404
+from ..access import can_record_visits, get_property_or_404, visible_estates
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import (
@@ -18,7 +17,6 @@ from ..models import (
     SPECIAL_CATEGORY_BARRIERS,
     STAGES,
     STATUS_AT_SIGNUP,
-    Estate,
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
@@ -63,9 +61,8 @@ def _sign_up_target():
         return prop, [prop.estate]
     if current_user.role not in ("worker", "lead") or current_user.team_id is None:
         abort(403)
-    estates = db.session.scalars(select(Estate).where(Estate.team_id == current_user.team_id)
-                                 .order_by(Estate.name)).all()
-    return None, estates
+    # A worker or lead of a team sees exactly their team's estates.
+    return None, visible_estates(current_user)
 
 
 def _chosen(form) -> dict[str, list[str]]:
