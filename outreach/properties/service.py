@@ -18,16 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit, utcnow
 from ..status import org_timezone, time_slot
+from ..validation import Invalid
 
 NOTES_MAX = 1000
 
 
-class VisitInvalid(Exception):
+class VisitInvalid(Invalid):
     """The visit can't be recorded as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 class VisitConflict(Exception):
@@ -76,24 +73,25 @@ def _parse_instant(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def parse_visit(form, user: User) -> VisitInput:
-    """Validate a visit's fields (a form or a dict); raise VisitInvalid with every problem at once."""
-    errors: dict[str, str] = {}
+def check_author(form, user: User) -> None:
+    """Raise WrongAuthor when the record names another author than the signed-in user."""
     author = (form.get("author_id") or "").strip()
     if author and author != str(user.id):
         raise WrongAuthor()
 
+
+def parse_uuid(form, errors: dict[str, str]) -> str:
+    """The record's identity made on the phone (a new one for a form sent without it)."""
     raw_uuid = (form.get("uuid") or "").strip()
     try:
-        uuid = str(uuidlib.UUID(raw_uuid)) if raw_uuid else str(uuidlib.uuid4())
+        return str(uuidlib.UUID(raw_uuid)) if raw_uuid else str(uuidlib.uuid4())
     except ValueError:
         errors["uuid"] = "The record's identity is not a valid UUID."
-        uuid = ""
+        return ""
 
-    outcome = (form.get("outcome") or "").strip()
-    if outcome not in OUTCOMES:
-        errors["outcome"] = "Choose what happened at the door."
 
+def parse_recorded_at(form, errors: dict[str, str]) -> tuple[datetime, bool]:
+    """The phone's time of the record (the server's when none was sent), and whether the phone gave it."""
     recorded_at = utcnow()
     raw_time = (form.get("recorded_at") or "").strip()
     if raw_time:
@@ -101,6 +99,20 @@ def parse_visit(form, user: User) -> VisitInput:
             recorded_at = _parse_instant(raw_time)
         except ValueError:
             errors["recorded_at"] = "The phone's time of this record could not be read."
+    return recorded_at, bool(raw_time)
+
+
+def parse_visit(form, user: User) -> VisitInput:
+    """Validate a visit's fields (a form or a dict); raise VisitInvalid with every problem at once."""
+    errors: dict[str, str] = {}
+    check_author(form, user)
+    uuid = parse_uuid(form, errors)
+
+    outcome = (form.get("outcome") or "").strip()
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "Choose what happened at the door."
+
+    recorded_at, time_from_phone = parse_recorded_at(form, errors)
 
     notes = (form.get("notes") or "").strip() or None
     if notes and len(notes) > NOTES_MAX:
@@ -129,7 +141,7 @@ def parse_visit(form, user: User) -> VisitInput:
 
     if errors:
         raise VisitInvalid(errors)
-    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults, time_from_phone=bool(raw_time))
+    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults, time_from_phone=time_from_phone)
 
 
 def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
