@@ -105,11 +105,14 @@
     reg.waiting.postMessage({type: "skip-waiting"});
   }
   sw.register(body.dataset.sw || "/sw.js").then(function (reg) {
-    maybeUpdate(reg);
-    reg.addEventListener("updatefound", function () {
-      var next = reg.installing;
+    function watch(next) {
       if (next) next.addEventListener("statechange", function () { if (next.state === "installed") maybeUpdate(reg); });
-    });
+    }
+    maybeUpdate(reg);
+    // The browser looks for a new version as the page loads, so one may be installing already, its
+    // "updatefound" gone by before this listener exists: watch it too, or it would wait for a restart.
+    watch(reg.installing);
+    reg.addEventListener("updatefound", function () { watch(reg.installing); });
     // Checked on each page load, so a new version reaches the phone on its next start.
     reg.update().catch(function () {});
   });

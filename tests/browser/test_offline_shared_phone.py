@@ -122,7 +122,8 @@ def test_a_new_app_version_takes_over_without_losing_the_outbox_or_saved_pages(w
         phone.set_offline(False)
     page.goto(live_server.url + "/login")  # the app starts: it finds and takes the new version
     page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('outreach-static-')) && "
-                           f"!k.includes({[k for k in old_caches if k.startswith('outreach-static-')][0]!r}))")
+                           f"!k.includes({[k for k in old_caches if k.startswith('outreach-static-')][0]!r}))",
+                           timeout=45_000)  # installing fetches every static file afresh: slow on a busy machine
     assert len(outbox(page)) == 3 and page.evaluate(PAGES_SAVED) == saved
     assert visit_count(live_server, records) == 0
 
