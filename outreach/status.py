@@ -210,6 +210,11 @@ def org_timezone() -> ZoneInfo:
     return ZoneInfo(current_app.config["ORG_TIMEZONE"])
 
 
+def local_today() -> date:
+    """Today in the organisation's time zone."""
+    return datetime.now(org_timezone()).date()
+
+
 def time_slot(moment: datetime, tz: ZoneInfo) -> str:
     """The time slot of a moment, in the organisation's time zone."""
     local = moment.astimezone(tz)

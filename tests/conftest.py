@@ -163,16 +163,30 @@ def world(app):
     return factories.world()
 
 
+def sign_in(client, email: str) -> None:
+    """Sign `client` in through the login form; `client.csrf` then holds its session's token."""
+    token = csrf_from(client)
+    response = client.post("/login", data={"email": email, "password": factories.PASSWORD, "csrf_token": token})
+    assert response.status_code == 303, response.get_data(as_text=True)[:500]
+    client.csrf = token
+
+
 @pytest.fixture
 def login_as(client, world):
     """Sign the test client in as a user of `world` (by key, e.g. 'worker' or 'other_worker')."""
     def login(key: str):
         user = world[key]
         client.delete_cookie("session")
-        token = csrf_from(client)
-        response = client.post("/login", data={"email": user.email, "password": factories.PASSWORD,
-                                                "csrf_token": token})
-        assert response.status_code == 303, response.get_data(as_text=True)[:500]
-        client.csrf = token
+        sign_in(client, user.email)
         return user
     return login
+
+
+@pytest.fixture
+def as_user(app, world):
+    """A test client of its own signed in as a user of `world` (for stories with several people)."""
+    def sign(key: str):
+        other = app.test_client()
+        sign_in(other, world[key].email)
+        return other
+    return sign

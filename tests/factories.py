@@ -5,6 +5,7 @@ import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
 from outreach.extensions import db
@@ -40,6 +41,12 @@ def estate(team: Team, name: str, doors: int = 6, street: str = "Ash Walk", kind
                                 address_line1=f"{i} {street}", postcode="CH43 7AA", number=str(i), sort_order=i,
                                 latitude=53.397 + i * 1e-4, longitude=-3.07))
     return e
+
+
+def doors_of(estate: Estate) -> list[Property]:
+    """An estate's doors in walking order."""
+    return db.session.scalars(select(Property).where(Property.estate_id == estate.id)
+                              .order_by(Property.sort_order)).all()
 
 
 def visit(prop: Property, worker: User, outcome: str, at: datetime, **fields) -> Visit:

@@ -2,7 +2,6 @@
 team's estate and on another team's. Out of scope answers 404 and names nothing of what is there."""
 from __future__ import annotations
 
-import html
 import uuid
 from datetime import timedelta
 
@@ -13,6 +12,7 @@ from outreach.extensions import db
 from outreach.models import Visit, utcnow
 from tests import factories
 from tests.conftest import csrf_from
+from tests.helpers import text
 
 HX = {"HX-Request": "true"}
 # What the other team has on its door: none of it may reach someone outside that team.
@@ -43,11 +43,6 @@ def places(world):
     db.session.commit()
     return {"their own team": (world["estate"], world["door"]),
             "another team": (world["other_estate"], world["other_door"])}
-
-
-def text(response) -> str:
-    """The response as the user reads it."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def pages(client, estate, door) -> dict:

@@ -7,8 +7,6 @@ import pytest
 from sqlalchemy import func, select
 
 from outreach.models import Assignment, AuditLog, Block
-from tests import factories
-from tests.conftest import csrf_from
 from tests.factories import LONDON
 
 HX = {"HX-Request": "true"}
@@ -16,20 +14,6 @@ HX = {"HX-Request": "true"}
 
 def today():
     return datetime.now(LONDON).date()
-
-
-@pytest.fixture
-def as_user(app, world):
-    """A test client of its own signed in as a user of `world` (for stories with several people)."""
-    def sign(key: str):
-        other = app.test_client()
-        token = csrf_from(other)
-        response = other.post("/login", data={"email": world[key].email, "password": factories.PASSWORD,
-                                              "csrf_token": token})
-        assert response.status_code == 303
-        other.csrf = token
-        return other
-    return sign
 
 
 def count(db) -> int:

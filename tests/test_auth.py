@@ -1,7 +1,6 @@
 """Signing in and out: hashed passwords, clear refusals, no open redirect, no redirect for scripts."""
 from __future__ import annotations
 
-import html
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,6 +9,7 @@ from outreach.extensions import db
 from outreach.models import Visit
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
+from tests.helpers import text
 
 WRONG_LOGIN = "That email and password don't match an active account."
 
@@ -18,11 +18,6 @@ def sign_in(client, email: str, password: str, **extra):
     """Post the login form as a browser would, with the token the login page gave this client."""
     return client.post("/login", data={"email": email, "password": password,
                                        "csrf_token": csrf_from(client), **extra})
-
-
-def text(response) -> str:
-    """The response as the user reads it (entities such as &#39; turned back into characters)."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def location(response) -> str:

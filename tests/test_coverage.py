@@ -11,30 +11,9 @@ from sqlalchemy import select
 from outreach.coverage import service
 from outreach.models import ANSWERED, KNOCKED, SATURATION_SLOTS, Block, Estate, Participant, Property, Visit, VisitVoid
 from tests import factories
-from tests.conftest import csrf_from
-from tests.factories import utc
+from tests.factories import doors_of, utc
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def as_user(app, world):
-    """A test client of its own signed in as a user of `world` (for stories with several people)."""
-    def sign(key: str):
-        other = app.test_client()
-        token = csrf_from(other)
-        response = other.post("/login", data={"email": world[key].email, "password": factories.PASSWORD,
-                                              "csrf_token": token})
-        assert response.status_code == 303
-        other.csrf = token
-        return other
-    return sign
-
-
-def doors_of(estate) -> list[Property]:
-    from outreach.extensions import db
-    return db.session.scalars(select(Property).where(Property.estate_id == estate.id)
-                              .order_by(Property.sort_order)).all()
 
 
 def decode(data: dict) -> list[dict]:

@@ -10,15 +10,9 @@ from sqlalchemy import select
 from outreach.models import TIME_SLOTS, AuditLog, Block, Property
 from outreach.status import time_slot
 from tests import factories
-from tests.factories import LONDON, utc
+from tests.factories import doors_of, LONDON, utc
 
 HX = {"HX-Request": "true"}
-
-
-def doors_of(estate) -> list[Property]:
-    from outreach.extensions import db
-    return db.session.scalars(select(Property).where(Property.estate_id == estate.id)
-                              .order_by(Property.sort_order)).all()
 
 
 def row_of(html: str, door) -> str:

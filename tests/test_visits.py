@@ -2,7 +2,6 @@
 stored, with the time slot and clock checks taken from the phone's time."""
 from __future__ import annotations
 
-import html
 import re
 import threading
 import uuid as uuidlib
@@ -14,15 +13,10 @@ from sqlalchemy import func, select
 from outreach.extensions import db
 from outreach.models import Property, Visit, utcnow
 from outreach.properties import service
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import sign_in
+from tests.helpers import text
 
 HX = {"HX-Request": "true"}
-
-
-def text(response) -> str:
-    """The response as the user reads it."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def a_moment_ago() -> str:
@@ -301,9 +295,7 @@ def test_a_record_carrying_its_own_authors_id_is_stored_for_them(client, login_a
 def signed_in_phone(app, email: str):
     """A second test client, signed in on its own session."""
     phone = app.test_client()
-    phone.csrf = csrf_from(phone)
-    response = phone.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": phone.csrf})
-    assert response.status_code == 303
+    sign_in(phone, email)
     return phone
 
 

@@ -1,7 +1,6 @@
 """The walk list of an estate and the door page, as a worker on the estate uses them."""
 from __future__ import annotations
 
-import html
 import re
 from datetime import timedelta
 
@@ -10,14 +9,10 @@ import pytest
 from outreach.extensions import db
 from outreach.models import OUTCOMES, Block, Property, VisitVoid, utcnow
 from tests import factories
+from tests.helpers import text
 
 HX = {"HX-Request": "true"}
 ROW = re.compile(r'<li><a href="/properties/\d+".*?<span class="addr">(.*?)</span>\s*<span class="status">(.*?)</span>', re.S)
-
-
-def text(response) -> str:
-    """The response as the user reads it."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def rows(body: str) -> list[tuple[str, str]]:

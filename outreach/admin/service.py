@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from ..auth.service import password_problem, temporary_password
 from ..extensions import db
 from ..models import ROLES, Block, Estate, Organisation, Team, User, audit
+from ..validation import Invalid
+from .importer import find_estate
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SATURATION_LIMITS = {"saturation_attempts": (1, 10), "saturation_slots": (1, 3), "saturation_gap_days": (0, 14)}
@@ -22,16 +24,18 @@ SATURATION_WORDS = {"saturation_attempts": "Knocks", "saturation_slots": "Differ
 BLOCK_KINDS = {"block": "Block of flats", "street": "Street"}
 
 
-class Invalid(Exception):
-    """The change can't be made as asked; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
 def _text(form: Mapping, name: str, limit: int = 200) -> str:
     return (form.get(name) or "").strip()[:limit]
+
+
+def chosen_team(team_id: str, errors: dict[str, str]) -> Team | None:
+    """The team picked from a list by its id (none when empty); an unknown one is an error on `team_id`."""
+    if not team_id:
+        return None
+    team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
+    if team is None:
+        errors["team_id"] = "Choose a team from the list."
+    return team
 
 
 def the_organisation() -> Organisation:
@@ -96,6 +100,15 @@ def _changes(obj, **values) -> dict:
     return changes
 
 
+def _team_change(obj, team: Team | None) -> dict:
+    """Move a user or an estate to `team`; the change by team name for the audit log."""
+    if obj.team is team:
+        return {}
+    change = {"team": [obj.team.name if obj.team else None, team.name if team else None]}
+    obj.team = team
+    return change
+
+
 # --- Users -----------------------------------------------------------------------------------------
 
 def users() -> list[User]:
@@ -121,13 +134,9 @@ def _user_fields(form: Mapping, user: User | None) -> tuple[dict, dict[str, str]
             errors["email"] = "Someone already signs in with this email."
     if role not in ROLES:
         errors["role"] = "Choose a role."
-    team = None
     team_id = _text(form, "team_id")
-    if team_id:
-        team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
-        if team is None:
-            errors["team_id"] = "Choose a team from the list."
-    elif role in ("worker", "lead"):
+    team = chosen_team(team_id, errors)
+    if not team_id and role in ("worker", "lead"):
         errors["team_id"] = "Workers and leads belong to a team: choose one."
     return {"name": name, "email": email, "role": role, "team": team}, errors
 
@@ -161,9 +170,7 @@ def update_user(actor: User | None, user: User, form: Mapping) -> User:
         raise Invalid(errors)
     team = fields.pop("team")
     changes = _changes(user, **fields)
-    if user.team is not team:
-        changes["team"] = [user.team.name if user.team else None, team.name if team else None]
-        user.team = team
+    changes.update(_team_change(user, team))
     if changes:
         audit(actor, "user.update", user, **changes)
     db.session.commit()
@@ -207,15 +214,10 @@ def _estate_fields(form: Mapping, estate: Estate | None) -> dict:
     if not name:
         errors["name"] = "Give the estate a name."
     else:
-        same = db.session.scalar(select(Estate).where(func.lower(Estate.name) == name.lower()))
+        same = find_estate(name)
         if same is not None and same is not estate:
             errors["name"] = f"There is already an estate called {same.name}."
-    team = None
-    team_id = _text(form, "team_id")
-    if team_id:
-        team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
-        if team is None:
-            errors["team_id"] = "Choose a team from the list."
+    team = chosen_team(_text(form, "team_id"), errors)
     fields = {"name": name, "local_authority": _text(form, "local_authority") or None}
     for field, (low, high) in SATURATION_LIMITS.items():
         raw = _text(form, field, 10)
@@ -248,9 +250,7 @@ def update_estate(actor: User | None, estate: Estate, form: Mapping) -> Estate:
     fields = _estate_fields(form, estate)
     team = fields.pop("team")
     changes = _changes(estate, **fields)
-    if estate.team is not team:
-        changes["team"] = [estate.team.name if estate.team else None, team.name if team else None]
-        estate.team = team
+    changes.update(_team_change(estate, team))
     if changes:
         audit(actor, "estate.update", estate, **changes)
     db.session.commit()

@@ -253,12 +253,7 @@ def upload():
             errors["file"] = str(problem)
     if not estate_name:
         errors["estate"] = "Name the estate: an existing one, or a new one to create."
-    team = None
-    team_id = request.form.get("team_id") or ""
-    if team_id:
-        team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
-        if team is None:
-            errors["team_id"] = "Choose a team from the list."
+    team = service.chosen_team(request.form.get("team_id") or "", errors)
     if errors:
         return _import_form(422, errors, request.form)
     token = keep_upload(current_user, content, upload_file.filename, estate_name, team)

@@ -4,21 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from ..coverage.service import blocks_of, local_today, team_workers
+from ..coverage.service import blocks_of, not_ended_by, parse_day, running_on, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
+from ..status import local_today
+from ..validation import Invalid
 
 LONGEST_DAYS = 366
 
 
-class AssignmentInvalid(Exception):
+class AssignmentInvalid(Invalid):
     """The assignment can't be saved as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -29,10 +27,6 @@ class AssignmentInput:
     block: Block | None
     starts_on: date
     ends_on: date | None
-
-
-def _day(text: str) -> date:
-    return date.fromisoformat(text.strip())
 
 
 def parse_assignment(form, estate: Estate) -> AssignmentInput:
@@ -51,13 +45,13 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
     starts_on = ends_on = None
     text = (form.get("starts_on") or "").strip()
     try:
-        starts_on = _day(text) if text else local_today()
+        starts_on = parse_day(text) if text else local_today()
     except ValueError:
         errors["starts_on"] = "The first day must be a date like 2026-03-01."
     text = (form.get("ends_on") or "").strip()
     if text:
         try:
-            ends_on = _day(text)
+            ends_on = parse_day(text)
         except ValueError:
             errors["ends_on"] = "The last day must be a date like 2026-03-01."
     if starts_on and ends_on:
@@ -100,8 +94,7 @@ def estate_assignments(estate: Estate) -> list[Assignment]:
     """The estate's running and coming assignments, soonest first."""
     today = local_today()
     return db.session.scalars(
-        select(Assignment).where(Assignment.estate_id == estate.id,
-                                 or_(Assignment.ends_on.is_(None), Assignment.ends_on >= today))
+        select(Assignment).where(Assignment.estate_id == estate.id, not_ended_by(today))
         .order_by(Assignment.starts_on, Assignment.id)
     ).all()
 
@@ -110,7 +103,6 @@ def current_assignments(user: User) -> list[Assignment]:
     """A worker's assignments running today (in the organisation's time zone), soonest ending first."""
     today = local_today()
     return db.session.scalars(
-        select(Assignment).where(Assignment.worker_id == user.id, Assignment.starts_on <= today,
-                                 or_(Assignment.ends_on.is_(None), Assignment.ends_on >= today))
+        select(Assignment).where(Assignment.worker_id == user.id, running_on(today))
         .order_by(Assignment.ends_on.is_(None), Assignment.ends_on, Assignment.starts_on)
     ).all()

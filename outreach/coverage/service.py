@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from ..estates.service import Figures, figures, walk_list
 from ..extensions import db
@@ -36,6 +36,7 @@ from ..status import (
     DoorStatus,
     SaturationRule,
     bulk_allocation,
+    local_today,
     org_timezone,
     plain_rows,
     status_for_property,
@@ -56,11 +57,6 @@ DATA_FORMAT = 1
 COORD_SCALE = 100_000  # 1e-5 degree, about a metre: plenty for a door, and short integers
 # Above this many doors the grid sends each block's cells when it is opened, not all at once.
 GRID_INLINE_LIMIT = 1500
-
-
-def local_today() -> date:
-    """Today in the organisation's time zone."""
-    return datetime.now(org_timezone()).date()
 
 
 def blocks_of(estate: Estate) -> list[Block]:
@@ -103,7 +99,8 @@ def team_workers(estate: Estate) -> list[User]:
     ).all()
 
 
-def _parse_day(text: str) -> date:
+def parse_day(text: str) -> date:
+    """A day written as 2026-03-01 (ValueError otherwise)."""
     return date.fromisoformat(text.strip())
 
 
@@ -121,7 +118,7 @@ def parse_filters(args, workers: list[User]) -> Filters:
         text = (args.get(key) or "").strip()
         if text:
             try:
-                setattr(f, attr, _parse_day(text))
+                setattr(f, attr, parse_day(text))
             except ValueError:
                 f.errors[key] = f"“{words}” must be a date like 2026-03-01."
     if f.start and f.end and f.end < f.start:
@@ -202,11 +199,20 @@ def answer_rates(facts: dict) -> list[SlotRate]:
 
 # --- Assignments as the map colours them ----------------------------------------------------------
 
+def running_on(day: date):
+    """SQL condition on Assignment: it has started by `day` and not yet ended (an open end runs on)."""
+    return and_(Assignment.starts_on <= day, not_ended_by(day))
+
+
+def not_ended_by(day: date):
+    """SQL condition on Assignment: it still runs on `day` or after (started or not)."""
+    return or_(Assignment.ends_on.is_(None), Assignment.ends_on >= day)
+
+
 def assignments_on(estate: Estate, day: date) -> list[Assignment]:
     """The estate's assignments running on `day`."""
     return db.session.scalars(
-        select(Assignment).where(Assignment.estate_id == estate.id, Assignment.starts_on <= day,
-                                 or_(Assignment.ends_on.is_(None), Assignment.ends_on >= day))
+        select(Assignment).where(Assignment.estate_id == estate.id, running_on(day))
         .order_by(Assignment.starts_on, Assignment.id)
     ).all()
 
@@ -534,7 +540,7 @@ def parse_revisit_filters(args) -> RevisitFilters:
     by = (args.get("by") or "").strip()
     if by:
         try:
-            f.by = _parse_day(by)
+            f.by = parse_day(by)
         except ValueError:
             f.errors["by"] = "The day must be a date like 2026-03-01."
     return f

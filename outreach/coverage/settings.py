@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from ..admin.service import SATURATION_LIMITS
 from ..extensions import db
 from ..models import Estate, User, audit
+from ..validation import Invalid
 
 # The same bounds as the admin's estate form: one rule, whoever sets it.
 LIMITS = {
@@ -15,12 +16,8 @@ LIMITS = {
 }
 
 
-class SettingsInvalid(Exception):
+class SettingsInvalid(Invalid):
     """The rule can't be saved as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

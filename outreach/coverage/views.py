@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 from ..access import can_record_visits, get_estate_or_404, get_property_or_404, roles_required
 from ..htmx import render
 from ..models import SATURATION_SLOTS
+from ..status import local_today
 from . import service
 from .settings import SettingsInvalid, can_lead, parse_settings, save_settings
 
@@ -97,7 +98,7 @@ def revisits(estate_id: int):
     groups = service.revisit_list(estate, filters)
     return render("coverage/revisits.html", "coverage/_revisit_list.html", estate=estate, groups=groups,
                   filters=filters, slots=SATURATION_SLOTS, shown=sum(len(g.doors) for g in groups),
-                  today=service.local_today(), revisit=True,
+                  today=local_today(), revisit=True,
                   can_record=can_record_visits(current_user, estate))
 
 

@@ -29,7 +29,7 @@ from ..models import (
     Visit,
     VisitVoid,
 )
-from ..status import org_timezone
+from ..status import local_today, org_timezone
 
 FILTER_NOTE = ("Estate filters every step; period and worker filter door visits and sign-ups (later stages of "
                "those signed up count whenever they happen); source filters people only, as doors have no source.")
@@ -307,7 +307,7 @@ def trend_weeks(f: FunnelFilters, today: date) -> list[date]:
 
 def weekly_trend(f: FunnelFilters, today: date | None = None) -> list[TrendWeek]:
     """Knocks, conversations at the door and people signed up, week by week."""
-    today = today or datetime.now(timezone.utc).astimezone(org_timezone()).date()
+    today = today or local_today()
     mondays = trend_weeks(f, today)
     days = mondays + [mondays[-1] + timedelta(weeks=1)]
     bounds = [local_midnight(d) for d in days]

@@ -1,6 +1,4 @@
 """The engagement funnel for managers and leads."""
-from datetime import date, datetime, timezone
-
 from flask import Blueprint
 from flask import request
 from flask_login import current_user, login_required
@@ -8,15 +6,10 @@ from flask_login import current_user, login_required
 from ..access import roles_required
 from ..htmx import render
 from ..models import SOURCES
-from ..status import org_timezone
+from ..status import local_today
 from .service import FILTER_NOTE, INTERVENTIONS, funnel, parse_filters, quick_periods, rate
 
 bp = Blueprint("funnel", __name__)
-
-
-def local_today() -> date:
-    """Today in the organisation's zone."""
-    return datetime.now(timezone.utc).astimezone(org_timezone()).date()
 
 
 @bp.get("/funnel")

@@ -16,7 +16,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..access import estate_scope
+from ..access import can_record_visits, estate_scope
 from ..extensions import db
 from ..models import (
     AGE_BANDS,
@@ -40,8 +40,9 @@ from ..models import (
     audit,
     utcnow,
 )
-from ..properties.service import VisitInput, WrongAuthor, _parse_instant, add_visit
-from ..status import org_timezone
+from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
+from ..status import local_today, org_timezone
+from ..validation import Invalid
 
 # The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
 # Change both together: a record says which wording the resident agreed to.
@@ -49,7 +50,6 @@ WORDING_VERSION = "2026-11-v1"
 
 # Stages in journey order; going to an earlier one is "back in time" and needs a reason.
 STAGE_ORDER = {stage: n for n, stage in enumerate(STAGES)}
-OUTCOME_STAGES = ("training_started", "job_started", "progression")
 SESSION_TOPICS = {
     "cv": "CV", "job_search": "Job search", "applications": "Applications", "interview": "Interview practice",
     "training": "Training options", "better_off": "Better-off calculation", "confidence": "Confidence",
@@ -61,12 +61,8 @@ NAME_MAX, TEXT_MAX = 100, 1000
 VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
 
 
-class ParticipantInvalid(Exception):
+class ParticipantInvalid(Invalid):
     """The record can't be stored as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 class ParticipantConflict(Exception):
@@ -121,15 +117,6 @@ def normalise_phone(text: str) -> str:
     return ("+" if text.startswith("+") else "") + re.sub(r"\D", "", text)
 
 
-def _uuid(form, errors) -> str:
-    raw = (form.get("uuid") or "").strip()
-    try:
-        return str(uuidlib.UUID(raw)) if raw else str(uuidlib.uuid4())
-    except ValueError:
-        errors["uuid"] = "The record's identity is not a valid UUID."
-        return ""
-
-
 def _codes(form, name: str, allowed, errors, label: str) -> tuple[str, ...]:
     values = [v for v in form.getlist(name) if v] if hasattr(form, "getlist") else list(form.get(name) or [])
     if any(v not in allowed for v in values):
@@ -140,16 +127,9 @@ def _codes(form, name: str, allowed, errors, label: str) -> tuple[str, ...]:
 def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None) -> SignUpInput:
     """Validate a sign-up form (a form or a dict); raise ParticipantInvalid with every problem at once."""
     errors: dict[str, str] = {}
-    author = (form.get("author_id") or "").strip()
-    if author and author != str(user.id):
-        raise WrongAuthor()
-    uuid = _uuid(form, errors)
-    recorded_at = utcnow()
-    if raw_time := (form.get("recorded_at") or "").strip():
-        try:
-            recorded_at = _parse_instant(raw_time)
-        except ValueError:
-            errors["recorded_at"] = "The phone's time of this record could not be read."
+    check_author(form, user)
+    uuid = parse_uuid(form, errors)
+    recorded_at, _ = parse_recorded_at(form, errors)
     if estate is None:
         errors["estate_id"] = "Choose the estate the resident lives on."
 
@@ -293,8 +273,7 @@ def visible_participants(user):
 
 def can_work_with(user, participant: Participant) -> bool:
     """Workers and leads of the participant's estate's team record the journey; others only read."""
-    return (user.role in ("worker", "lead") and user.team_id is not None
-            and participant.estate is not None and participant.estate.team_id == user.team_id)
+    return participant.estate is not None and can_record_visits(user, participant.estate)
 
 
 def can_withdraw_consent(user, participant: Participant) -> bool:
@@ -398,14 +377,9 @@ def _date(form, name: str, errors, label: str, *, required=True) -> date | None:
     except ValueError:
         errors[name] = f"Give the {label} as a date."
         return None
-    if value > today():
+    if value > local_today():
         errors[name] = f"The {label} can't be in the future."
     return value
-
-
-def today() -> date:
-    """Today in the organisation's time zone."""
-    return utcnow().astimezone(org_timezone()).date()
 
 
 def change_stage(user: User, participant: Participant, form) -> StageEvent:

@@ -1,10 +1,9 @@
 """Sign-up with consent (at a door, a drop-in or from a referral) and the participant's journey."""
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..access import can_record_visits, get_property_or_404
+from ..access import can_record_visits, get_property_or_404, visible_estates
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import (
@@ -18,11 +17,10 @@ from ..models import (
     SPECIAL_CATEGORY_BARRIERS,
     STAGES,
     STATUS_AT_SIGNUP,
-    Estate,
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
-from ..status import status_for_property
+from ..status import local_today, status_for_property
 from . import service
 from .service import ParticipantConflict, ParticipantInvalid
 
@@ -63,9 +61,8 @@ def _sign_up_target():
         return prop, [prop.estate]
     if current_user.role not in ("worker", "lead") or current_user.team_id is None:
         abort(403)
-    estates = db.session.scalars(select(Estate).where(Estate.team_id == current_user.team_id)
-                                 .order_by(Estate.name)).all()
-    return None, estates
+    # A worker or lead of a team sees exactly their team's estates.
+    return None, visible_estates(current_user)
 
 
 def _chosen(form) -> dict[str, list[str]]:
@@ -123,10 +120,8 @@ def create():
 
 
 def _form_response(prop, estates, status: int, **extra):
-    template = "participants/_sign_up_form.html" if wants_fragment() else "participants/new.html"
-    response = make_response(render_template(template, **_form_context(prop, estates, **extra)), status)
-    response.vary.add("HX-Request")
-    return response
+    return render("participants/new.html", "participants/_sign_up_form.html", status_code=status,
+                  **_form_context(prop, estates, **extra))
 
 
 def _form_problem(prop, estates, status: int, reason: str):
@@ -153,7 +148,7 @@ def _journey_context(participant: Participant, **extra) -> dict:
                "can_withdraw": service.can_withdraw_consent(current_user, participant),
                "duplicate_of": db.session.get(Participant, participant.possible_duplicate_of_id)
                if participant.possible_duplicate_of_id else None,
-               "today": service.today(), "errors": {}, "form": {}, "form_name": None, "message": None,
+               "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
                **CODE_LISTS}
     context.update(extra)
     context["chosen"] = _chosen(context["form"])
@@ -176,17 +171,13 @@ def _journey_post(participant_id: int, form_name: str, action, success: str, *, 
     try:
         action(participant)
     except ParticipantInvalid as invalid:
-        context = _journey_context(participant, errors=invalid.errors, form=request.form, form_name=form_name)
-        template = "participants/_journey.html" if wants_fragment() else "participants/show.html"
-        response = make_response(render_template(template, **context), 422)
-        response.vary.add("HX-Request")
-        return response
+        return render("participants/show.html", "participants/_journey.html", status_code=422,
+                      **_journey_context(participant, errors=invalid.errors, form=request.form,
+                                         form_name=form_name))
     db.session.refresh(participant)
     if wants_fragment():
-        response = make_response(render_template("participants/_journey.html",
-                                                 **_journey_context(participant, message=success)), 201)
-        response.vary.add("HX-Request")
-        return response
+        return render("participants/show.html", "participants/_journey.html", status_code=201,
+                      **_journey_context(participant, message=success))
     flash(success)
     return redirect(url_for("participants.show", participant_id=participant.id), code=303)
 

@@ -16,18 +16,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import OUTCOMES, Property, User, Visit, utcnow
+from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit, utcnow
 from ..status import org_timezone, time_slot
+from ..validation import Invalid
 
 NOTES_MAX = 1000
 
 
-class VisitInvalid(Exception):
+class VisitInvalid(Invalid):
     """The visit can't be recorded as given; `errors` maps each field to what is wrong."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
 
 
 class VisitConflict(Exception):
@@ -76,24 +73,25 @@ def _parse_instant(text: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def parse_visit(form, user: User) -> VisitInput:
-    """Validate a visit's fields (a form or a dict); raise VisitInvalid with every problem at once."""
-    errors: dict[str, str] = {}
+def check_author(form, user: User) -> None:
+    """Raise WrongAuthor when the record names another author than the signed-in user."""
     author = (form.get("author_id") or "").strip()
     if author and author != str(user.id):
         raise WrongAuthor()
 
+
+def parse_uuid(form, errors: dict[str, str]) -> str:
+    """The record's identity made on the phone (a new one for a form sent without it)."""
     raw_uuid = (form.get("uuid") or "").strip()
     try:
-        uuid = str(uuidlib.UUID(raw_uuid)) if raw_uuid else str(uuidlib.uuid4())
+        return str(uuidlib.UUID(raw_uuid)) if raw_uuid else str(uuidlib.uuid4())
     except ValueError:
         errors["uuid"] = "The record's identity is not a valid UUID."
-        uuid = ""
+        return ""
 
-    outcome = (form.get("outcome") or "").strip()
-    if outcome not in OUTCOMES:
-        errors["outcome"] = "Choose what happened at the door."
 
+def parse_recorded_at(form, errors: dict[str, str]) -> tuple[datetime, bool]:
+    """The phone's time of the record (the server's when none was sent), and whether the phone gave it."""
     recorded_at = utcnow()
     raw_time = (form.get("recorded_at") or "").strip()
     if raw_time:
@@ -101,6 +99,20 @@ def parse_visit(form, user: User) -> VisitInput:
             recorded_at = _parse_instant(raw_time)
         except ValueError:
             errors["recorded_at"] = "The phone's time of this record could not be read."
+    return recorded_at, bool(raw_time)
+
+
+def parse_visit(form, user: User) -> VisitInput:
+    """Validate a visit's fields (a form or a dict); raise VisitInvalid with every problem at once."""
+    errors: dict[str, str] = {}
+    check_author(form, user)
+    uuid = parse_uuid(form, errors)
+
+    outcome = (form.get("outcome") or "").strip()
+    if outcome not in OUTCOMES:
+        errors["outcome"] = "Choose what happened at the door."
+
+    recorded_at, time_from_phone = parse_recorded_at(form, errors)
 
     notes = (form.get("notes") or "").strip() or None
     if notes and len(notes) > NOTES_MAX:
@@ -129,7 +141,7 @@ def parse_visit(form, user: User) -> VisitInput:
 
     if errors:
         raise VisitInvalid(errors)
-    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults, time_from_phone=bool(raw_time))
+    return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults, time_from_phone=time_from_phone)
 
 
 def clock_flag(recorded_at: datetime, received_at: datetime) -> str | None:
@@ -178,3 +190,48 @@ def _same_or_conflict(existing: Visit, digest: str) -> Visit:
     if existing.content_hash != digest:
         raise VisitConflict(existing)
     return existing
+
+
+# --- Corrections ------------------------------------------------------------------------------------
+# A visit is never edited or deleted: a mistaken one is voided, and the void is itself a dated record
+# (who, when, why). Voided visits count nowhere (outreach.status leaves them out).
+
+VOID_REASON_MAX = 500
+
+
+class VoidRefused(Exception):
+    """This user may not void this visit."""
+
+
+def may_void(user: User, visit: Visit, estate) -> bool:
+    """Its author, or the lead of the team whose estate it is, may void a visit not yet voided."""
+    if visit.void is not None:
+        return False
+    if visit.worker_id == user.id:
+        return True
+    return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
+
+
+def void_visit(user: User, visit: Visit, estate, reason: str) -> VisitVoid:
+    """Void a visit with a reason; voiding it again changes nothing and answers the first void."""
+    if visit.void is not None:
+        return visit.void
+    if not may_void(user, visit, estate):
+        raise VoidRefused()
+    reason = (reason or "").strip()
+    if len(reason) < 3:
+        raise VisitInvalid({"reason": "Say in a few words why this visit is wrong."})
+    if len(reason) > VOID_REASON_MAX:
+        raise VisitInvalid({"reason": f"Keep the reason under {VOID_REASON_MAX} characters."})
+    void = VisitVoid(visit=visit, voided_by_id=user.id, reason=reason)  # visit.void is set at once
+    db.session.add(void)
+    audit(user, "visit.void", visit, property=visit.property_id, outcome=visit.outcome, reason=reason)
+    try:
+        db.session.commit()
+    except IntegrityError:  # voided by someone else at the same moment: theirs stands
+        db.session.rollback()
+        db.session.refresh(visit)
+        if visit.void is None:
+            raise
+        return visit.void
+    return void

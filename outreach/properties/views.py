@@ -9,7 +9,16 @@ from ..extensions import db
 from ..htmx import is_api_request, render
 from ..models import OUTCOMES, Property, Visit
 from ..status import status_for_property
-from .service import VisitConflict, VisitInvalid, WrongAuthor, parse_visit, record_visit
+from .service import (
+    VisitConflict,
+    VisitInvalid,
+    VoidRefused,
+    WrongAuthor,
+    may_void,
+    parse_visit,
+    record_visit,
+    void_visit,
+)
 
 bp = Blueprint("properties", __name__, url_prefix="/properties")
 
@@ -28,7 +37,8 @@ def door_context(prop: Property, **extra) -> dict:
     context = {"property": prop, "status": status_for_property(prop, visits), "visits": visits,
                "next_door": next_door, "can_record": can_record_visits(current_user, prop.estate),
                "errors": {}, "form": {}, "message": None, "problem": None,
-               "from_walk_list": request.values.get("from") == "walk"}
+               "from_walk_list": request.values.get("from") == "walk",
+               "voidable": {v.id for v in visits if may_void(current_user, v, prop.estate)}, "void_errors": {}}
     context.update(extra)
     return context
 
@@ -67,6 +77,28 @@ def record(property_id: int):
     response = _respond(prop, 201 if created else 200, message=message)
     response.headers["X-Outreach-Receipt"] = f"{visit.uuid} {visit.received_at.isoformat()}"
     return response
+
+
+@bp.post("/<int:property_id>/visits/<int:visit_id>/void")
+@login_required
+def void(property_id: int, visit_id: int):
+    """Void a mistaken visit, with a reason: its author or the team's lead."""
+    prop = get_property_or_404(current_user, property_id)
+    visit = db.session.scalar(select(Visit).where(Visit.id == visit_id, Visit.property_id == prop.id))
+    if visit is None:
+        abort(404)
+    try:
+        void_visit(current_user, visit, prop.estate, request.form.get("reason", ""))
+    except VoidRefused:
+        abort(403)
+    except VisitInvalid as invalid:
+        return _respond(prop, 422, void_errors={visit.id: invalid.errors["reason"]},
+                        void_reason=request.form.get("reason", ""))
+    message = f"Visit voided: {OUTCOMES[visit.outcome]}. It no longer counts anywhere."
+    if not is_api_request():
+        flash(message)
+        return redirect(url_for("properties.door", property_id=prop.id), code=303)
+    return _respond(prop, 200, message=message)
 
 
 def _respond(prop: Property, status: int, **extra):

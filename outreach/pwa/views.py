@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from ..access import get_estate_or_404
-from ..home.views import current_assignments
+from ..assignments.service import current_assignments
 from ..htmx import render
 from ..models import OUTCOMES
 from .service import assignments_offline_urls, estate_offline_urls, precache_urls, worker_version

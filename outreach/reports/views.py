@@ -4,8 +4,8 @@ from flask_login import current_user, login_required
 
 from ..access import roles_required
 from ..funnel.service import parse_filters
-from ..funnel.views import local_today
 from ..models import SOURCES
+from ..status import local_today
 from .service import (
     FUNNEL_COLUMNS,
     OUTCOME_COLUMNS,
@@ -28,6 +28,12 @@ def _csv(text: str, filename: str) -> Response:
     return response
 
 
+def _period():
+    """The filters of the request, over the report's period (the last 12 months unless one was chosen)."""
+    filters, _ = parse_filters(request.args, current_user)
+    return report_period(filters, local_today())
+
+
 @bp.get("/")
 @login_required
 @roles_required("manager")
@@ -44,8 +50,7 @@ def index():
 @roles_required("manager")
 def funnel_csv():
     """The funnel per estate and month: counts only, small numbers suppressed."""
-    filters, _ = parse_filters(request.args, current_user)
-    period = report_period(filters, local_today())
+    period = _period()
     name = f"funnel-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
     return _csv(aggregate_csv(funnel_rows(period), FUNNEL_COLUMNS), name)
 
@@ -55,8 +60,7 @@ def funnel_csv():
 @roles_required("manager")
 def outcomes_csv():
     """Outcomes per estate and month, by status at sign-up and evidence: counts only."""
-    filters, _ = parse_filters(request.args, current_user)
-    period = report_period(filters, local_today())
+    period = _period()
     name = f"outcomes-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
     return _csv(aggregate_csv(outcome_rows(period), OUTCOME_COLUMNS), name)
 

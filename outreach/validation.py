@@ -1,0 +1,9 @@
+"""What every service raises when input can't be used: one message per field, shown next to it."""
+
+
+class Invalid(Exception):
+    """The input can't be used as given; `errors` maps each field to what is wrong."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
