@@ -1,4 +1,7 @@
-"""Engine settings per database: SQLite gets WAL, a busy timeout and foreign keys."""
+"""Engine settings per database (SQLite gets WAL, a busy timeout and foreign keys), and reading side by side."""
+from concurrent.futures import ThreadPoolExecutor
+
+from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -16,3 +19,33 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+def side_by_side(*calls, prepare=None):
+    """Run independent read-only queries at once, each on a session (and connection) of its own; their results.
+
+    Parts of a page that read different things (the funnel's door steps, people steps and trend; the
+    coverage map's doors and visits) add up when run one after the other, and take about as long as the
+    slowest side by side. SQLite lets go of the GIL while it steps through a query and PostgreSQL works
+    in a backend process each, so threads are enough. The parts may see the database a moment apart:
+    fine for figures that are read, not reconciled. `prepare` runs first in each session.
+    """
+    from .extensions import db
+
+    app = current_app._get_current_object()
+
+    def run(call):
+        with app.app_context():
+            try:
+                if prepare:
+                    prepare()
+                return call()
+            finally:
+                db.session.remove()
+
+    with ThreadPoolExecutor(max_workers=max(1, len(calls) - 1)) as pool:
+        others = [pool.submit(run, call) for call in calls[1:]]
+        if prepare:
+            prepare()
+        first = calls[0]()  # the biggest part, in the caller's own session
+        return [first, *(future.result() for future in others)]

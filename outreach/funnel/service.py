@@ -10,13 +10,12 @@ Which filter applies to which step (shown on the page as FILTER_NOTE):
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from flask import current_app
 from sqlalchemy import and_, case, distinct, exists, func, literal, select, text, union, union_all
 
+from ..database import side_by_side
 from ..extensions import db
 from ..models import (
     ANSWERED,
@@ -272,38 +271,12 @@ def _fresh_transaction() -> None:
         db.session.execute(text("SET LOCAL jit = off"))
 
 
-def _side_by_side(*calls):
-    """Run independent read-only aggregates at once, each on a connection of its own, and return their results.
-
-    The door steps, the people steps and the weekly trend read different tables and don't depend on each
-    other; run one after the other they add up (over a million visits, past what a manager should wait),
-    side by side they take about as long as the slowest. SQLite lets go of the GIL while it steps through
-    a query and PostgreSQL works in a backend process each, so threads are enough. The parts may see the
-    database a moment apart: for a dashboard that is read, not reconciled, that is fine.
-    """
-    app = current_app._get_current_object()
-
-    def run(call):
-        with app.app_context():  # a session (and a connection) of its own
-            try:
-                _fresh_transaction()
-                return call()
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=len(calls) - 1) as pool:
-        others = [pool.submit(run, call) for call in calls[1:]]
-        _fresh_transaction()
-        first = calls[0]()  # the biggest part, in the request's own session
-        return [first, *(future.result() for future in others)]
-
-
 def funnel(f: FunnelFilters, *, with_trend: bool = True, today: date | None = None) -> Funnel:
     """The whole funnel with step rates (and the weekly trend) for these filters."""
     calls = [lambda: door_steps(f), lambda: people_steps(f)]
     if with_trend:
         calls.append(lambda: weekly_trend(f, today=today))
-    doors, people, *trend = _side_by_side(*calls)
+    doors, people, *trend = side_by_side(*calls, prepare=_fresh_transaction)
     counts = {**doors, **people}
     steps, previous = [], None
     for key, label, unit in STEPS:
