@@ -2,6 +2,10 @@
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from .extensions import db
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -30,8 +34,6 @@ def side_by_side(*calls, prepare=None):
     in a backend process each, so threads are enough. The parts may see the database a moment apart:
     fine for figures that are read, not reconciled. `prepare` runs first in each session.
     """
-    from .extensions import db
-
     app = current_app._get_current_object()
 
     def run(call):
@@ -49,3 +51,25 @@ def side_by_side(*calls, prepare=None):
             prepare()
         first = calls[0]()  # the biggest part, in the caller's own session
         return [first, *(future.result() for future in others)]
+
+
+def store_once(model, uuid: str, digest: str, write, conflict):
+    """Store a record made on a phone exactly once, by the UUID the phone gave it; (record, created).
+
+    `write()` adds the record (and whatever goes with it) to the session and returns it. Insert first and
+    let the unique UUID decide: a replay, or two sends racing each other, finds the stored record, which
+    is answered again when its content is the same (`digest`) and raises `conflict(existing)` when not.
+    The common path is one write; everything `write()` added goes in or nothing does.
+    """
+    try:
+        record = write()
+        db.session.commit()
+        return record, True
+    except IntegrityError:
+        db.session.rollback()
+        existing = db.session.scalar(select(model).where(model.uuid == uuid))
+        if existing is None:
+            raise
+        if existing.content_hash != digest:
+            raise conflict(existing)
+        return existing, False

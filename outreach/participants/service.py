@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 
 from ..access import can_record_visits, estate_scope
+from ..database import store_once
 from ..extensions import db
 from ..models import (
     AGE_BANDS,
@@ -202,50 +202,38 @@ def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None
 def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Participant, bool]:
     """Store the participant once, with consents, the first stage and (at a door) the signed_up visit."""
     digest = data.content_hash(user.id)
-    existing = db.session.scalar(select(Participant).where(Participant.uuid == data.uuid))
-    if existing is not None:
-        return _same_or_conflict(existing, digest), False
-    visit = None
-    if prop is not None:
-        visit_input = VisitInput(str(uuidlib.uuid5(VISIT_NAMESPACE, data.uuid)), "signed_up", data.recorded_at,
-                                 None, None, None)
-        visit = add_visit(user, prop, visit_input)
+
+    def write() -> Participant:
+        visit = None
+        if prop is not None:
+            # The visit's UUID comes from the participant's, so a replay makes the very same visit.
+            visit_input = VisitInput(str(uuidlib.uuid5(VISIT_NAMESPACE, data.uuid)), "signed_up",
+                                     data.recorded_at, None, None, None)
+            visit = add_visit(user, prop, visit_input)
+            db.session.flush()
+        participant = Participant(
+            uuid=data.uuid, estate_id=data.estate_id, property_id=data.property_id,
+            visit_id=visit.id if visit else None, created_by_id=user.id, first_name=data.first_name,
+            last_name=data.last_name, phone=data.phone, email=data.email,
+            preferred_contact=data.preferred_contact, age_band=data.age_band, source=data.source,
+            status_at_signup=data.status_at_signup, barriers=list(data.barriers),
+            interests=list(data.interests), signed_up_at=data.recorded_at, received_at=utcnow(),
+            content_hash=digest,
+        )
+        participant.possible_duplicate_of_id = find_duplicate(data)
+        db.session.add(participant)
         db.session.flush()
-    participant = Participant(
-        uuid=data.uuid, estate_id=data.estate_id, property_id=data.property_id,
-        visit_id=visit.id if visit else None, created_by_id=user.id, first_name=data.first_name,
-        last_name=data.last_name, phone=data.phone, email=data.email, preferred_contact=data.preferred_contact,
-        age_band=data.age_band, source=data.source, status_at_signup=data.status_at_signup,
-        barriers=list(data.barriers), interests=list(data.interests), signed_up_at=data.recorded_at,
-        received_at=utcnow(), content_hash=digest,
-    )
-    participant.possible_duplicate_of_id = find_duplicate(data)
-    db.session.add(participant)
-    db.session.flush()
-    for consent in data.consents:
-        db.session.add(ConsentRecord(participant_id=participant.id, kind=consent.kind,
-                                     partner_name=consent.partner_name, method=data.method,
-                                     wording_version=WORDING_VERSION, recorded_at=data.recorded_at,
-                                     recorded_by_id=user.id))
-    db.session.add(StageEvent(participant_id=participant.id, stage="signed_up",
-                              occurred_on=data.recorded_at.astimezone(org_timezone()).date(),
-                              recorded_by_id=user.id))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same sign-up arrived twice at once: the first one to commit wins.
-        db.session.rollback()
-        existing = db.session.scalar(select(Participant).where(Participant.uuid == data.uuid))
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, digest), False
-    return participant, True
+        for consent in data.consents:
+            db.session.add(ConsentRecord(participant_id=participant.id, kind=consent.kind,
+                                         partner_name=consent.partner_name, method=data.method,
+                                         wording_version=WORDING_VERSION, recorded_at=data.recorded_at,
+                                         recorded_by_id=user.id))
+        db.session.add(StageEvent(participant_id=participant.id, stage="signed_up",
+                                  occurred_on=data.recorded_at.astimezone(org_timezone()).date(),
+                                  recorded_by_id=user.id))
+        return participant
 
-
-def _same_or_conflict(existing: Participant, digest: str) -> Participant:
-    if existing.content_hash != digest:
-        raise ParticipantConflict(existing)
-    return existing
+    return store_once(Participant, data.uuid, digest, write, ParticipantConflict)
 
 
 def find_duplicate(data: SignUpInput) -> int | None:

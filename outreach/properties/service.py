@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..database import store_once
 from ..extensions import db
 from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit, utcnow
 from ..status import org_timezone, time_slot
@@ -172,24 +172,8 @@ def add_visit(user: User, prop: Property, data: VisitInput) -> Visit:
 
 def record_visit(user: User, prop: Property, data: VisitInput) -> tuple[Visit, bool]:
     """Store the visit once; return (visit, created). Raises VisitConflict on a reused UUID."""
-    visit = add_visit(user, prop, data)
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The unique UUID decides: this record was received before (a replay), perhaps at this
-        # very moment by another request. Insert-first keeps the common path to one statement.
-        db.session.rollback()
-        existing = db.session.scalar(select(Visit).where(Visit.uuid == data.uuid))
-        if existing is None:
-            raise
-        return _same_or_conflict(existing, data.content_hash(prop.id, user.id)), False
-    return visit, True
-
-
-def _same_or_conflict(existing: Visit, digest: str) -> Visit:
-    if existing.content_hash != digest:
-        raise VisitConflict(existing)
-    return existing
+    return store_once(Visit, data.uuid, data.content_hash(prop.id, user.id),
+                      lambda: add_visit(user, prop, data), VisitConflict)
 
 
 # --- Corrections ------------------------------------------------------------------------------------
