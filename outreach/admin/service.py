@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from ..auth.service import password_problem, temporary_password
 from ..extensions import db
@@ -52,7 +53,7 @@ def the_organisation() -> Organisation:
 
 def teams(include_inactive: bool = True) -> list[Team]:
     """Teams by name."""
-    stmt = select(Team).order_by(Team.name)
+    stmt = select(Team).options(selectinload(Team.members), selectinload(Team.estates)).order_by(Team.name)
     if not include_inactive:
         stmt = stmt.where(Team.active.is_(True))
     return db.session.scalars(stmt).all()
@@ -113,7 +114,8 @@ def _team_change(obj, team: Team | None) -> dict:
 
 def users() -> list[User]:
     """Everyone who can (or could) sign in, active first."""
-    return db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
+    return db.session.scalars(select(User).options(selectinload(User.team))
+                              .order_by(User.active.desc(), User.name)).all()
 
 
 def _active_admins_other_than(user: User) -> int:
