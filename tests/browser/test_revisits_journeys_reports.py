@@ -1,0 +1,71 @@
+"""Stories past the doorstep, in Chromium: the revisit list, a journey moving on, a funder's download."""
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+
+
+def test_a_worker_walks_the_revisit_list_of_doors_not_yet_covered(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    expect(page.get_by_role("heading", name="Bidston Rise", level=1)).to_be_visible()
+    to_cover = int(re.search(r"(\d+) not yet covered", page.get_by_text("not yet covered").first.inner_text()).group(1))
+
+    page.get_by_role("link", name="Revisits").click()
+    expect(page.get_by_role("heading", name="Revisits: Bidston Rise", level=1)).to_be_visible()
+    rows = page.get_by_role("region", name="Walk list").get_by_role("link", name=re.compile(r"Try "))
+    expect(rows.first).to_be_visible()
+    assert rows.count() == to_cover
+    # It is a walk list: a door opens from it, ready for the next knock.
+    address = rows.first.locator(".addr").inner_text()
+    rows.first.click()
+    expect(page.get_by_role("region", name=address).get_by_role("button", name="No answer", exact=True)).to_be_visible()
+
+
+def test_a_lead_adds_a_support_session_and_a_job_start_to_a_journey(live_server, phone):
+    name = live_server.scalar(
+        "select p.first_name || ' ' || p.last_name from participant p join estate e on e.id = p.estate_id "
+        "where e.name = 'Bidston Rise' and not exists (select 1 from stage_event s where s.participant_id = p.id "
+        "and s.stage in ('training_started', 'job_started', 'progression', 'closed')) order by p.id limit 1")
+    pid = live_server.scalar("select id from participant where first_name || ' ' || last_name = :n", n=name)
+    sessions = live_server.scalar("select count(*) from support_session where participant_id = :p", p=pid)
+    page = phone.new_page()
+    sign_in(page, live_server, "lead@demo.outreach")
+    page.goto(f"{live_server.url}/participants/?q={name}")
+    page.get_by_role("link", name=re.compile(re.escape(name))).first.click()
+    expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
+
+    page.get_by_text("Add a 1-2-1 support session").click()
+    page.get_by_label("Minutes").fill("45")
+    page.get_by_role("group", name="Topics").get_by_role("checkbox").first.check()
+    page.get_by_role("button", name="Add session").click()
+    expect(page.get_by_role("region", name="Journey", exact=True)).to_contain_text("45 min")
+
+    page.get_by_text("Change stage").click()
+    page.get_by_label("New stage").select_option(label="Job started")
+    page.get_by_label("Hours a week (job start, progression)").fill("30")
+    page.get_by_label("Evidence").select_option(label="Payslip")
+    page.get_by_role("button", name="Save stage").click()
+    expect(page.locator("#current-stage")).to_have_text("Job started")
+    assert live_server.scalar("select count(*) from support_session where participant_id = :p", p=pid) == sessions + 1
+    assert live_server.scalar("select hours_per_week from stage_event where participant_id = :p "
+                              "and stage = 'job_started'", p=pid) == 30
+
+
+def test_a_manager_downloads_the_funnel_for_a_funder_with_no_names_in_it(live_server, phone, tmp_path):
+    page = phone.new_page()
+    sign_in(page, live_server, "manager@demo.outreach")
+    page.goto(live_server.url + "/reports")
+    expect(page.get_by_role("heading", name="Reports for funders", level=1)).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name=re.compile("Funnel by estate and month")).click()
+    path = tmp_path / "funnel.csv"
+    download.value.save_as(path)
+    text = path.read_text()
+    assert "Bidston Rise" in text and len(text.splitlines()) > 1
+    names = live_server.scalar("select group_concat(first_name || '|' || last_name || '|' || "
+                               "coalesce(phone, '') || '|' || coalesce(email, ''), '|') from participant")
+    personal = {word for word in names.split("|") if len(word) > 3}
+    assert not [word for word in personal if word in text]
