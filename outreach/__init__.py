@@ -119,8 +119,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .clock import org_timezone
     from .models import OUTCOMES, TIME_SLOTS
-    from .status import org_timezone
 
     @app.template_filter("local")
     def local(moment: datetime | None, fmt: str = "%a %-d %b, %H:%M") -> str:

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from outreach.clock import utcnow
 from outreach.extensions import db
-from outreach.models import Visit, utcnow
+from outreach.models import Visit
 from tests import factories
 from tests.conftest import csrf_from
 from tests.helpers import text

@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from outreach.clock import time_slot
 from outreach.models import TIME_SLOTS, AuditLog, Block, Property
-from outreach.status import time_slot
 from tests import factories
 from tests.factories import doors_of, LONDON, utc
 

@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from outreach.clock import utcnow
 from outreach.extensions import db
-from outreach.models import OUTCOMES, Block, Property, VisitVoid, utcnow
+from outreach.models import OUTCOMES, Block, Property, VisitVoid
 from tests import factories
 from tests.helpers import text
 

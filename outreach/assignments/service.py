@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from ..clock import local_today
 from ..coverage.service import blocks_of, not_ended_by, parse_day, running_on, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
-from ..status import local_today
 from ..validation import Invalid
 
 LONGEST_DAYS = 366

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 
+from ..clock import local_today, org_timezone
 from ..estates.service import Figures, figures, walk_list
 from ..extensions import db
 from ..models import (
@@ -36,8 +37,6 @@ from ..status import (
     DoorStatus,
     SaturationRule,
     bulk_allocation,
-    local_today,
-    org_timezone,
     plain_rows,
     status_for_property,
     statuses_for_estate,

@@ -3,9 +3,9 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, reque
 from flask_login import current_user, login_required
 
 from ..access import can_record_visits, get_estate_or_404, get_property_or_404, roles_required
+from ..clock import local_today
 from ..htmx import render
 from ..models import SATURATION_SLOTS
-from ..status import local_today
 from . import service
 from .settings import SettingsInvalid, can_lead, parse_settings, save_settings
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, case, distinct, exists, func, literal, select, text, union, union_all
 
+from ..clock import local_today, org_timezone
 from ..database import side_by_side
 from ..extensions import db
 from ..models import (
@@ -30,7 +31,6 @@ from ..models import (
     Visit,
     VisitVoid,
 )
-from ..status import local_today, org_timezone
 
 FILTER_NOTE = ("Estate filters every step; period and worker filter door visits and sign-ups (later stages of "
                "those signed up count whenever they happen); source filters people only, as doors have no source.")

@@ -16,6 +16,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func, or_, select
 
 from ..access import can_record_visits, estate_scope
+from ..clock import local_today, org_timezone, utcnow
 from ..database import store_once
 from ..extensions import db
 from ..models import (
@@ -38,10 +39,8 @@ from ..models import (
     SupportSession,
     User,
     audit,
-    utcnow,
 )
 from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
-from ..status import local_today, org_timezone
 from ..validation import Invalid
 
 # The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).

@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from ..access import can_record_visits, get_property_or_404, visible_estates
+from ..clock import local_today
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import (
@@ -20,7 +21,7 @@ from ..models import (
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
-from ..status import local_today, status_for_property
+from ..status import status_for_property
 from . import service
 from .service import ParticipantConflict, ParticipantInvalid
 

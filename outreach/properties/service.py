@@ -14,10 +14,10 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import org_timezone, time_slot, utcnow
 from ..database import store_once
 from ..extensions import db
-from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit, utcnow
-from ..status import org_timezone, time_slot
+from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit
 from ..validation import Invalid
 
 NOTES_MAX = 1000
