@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from outreach.coverage import service
+from outreach.estates.service import team_workers
 from outreach.models import ANSWERED, KNOCKED, SATURATION_SLOTS, Block, Estate, Participant, Property, Visit, VisitVoid
 from tests import factories
 from tests.factories import doors_of, utc
@@ -113,7 +114,7 @@ def test_coverage_figures_for_the_demo_estates_equal_a_count_of_the_visit_rows(a
                 covered_doors.add(door.id)
             to_cover += not is_covered and not closed
 
-        page = service.coverage_page(estate, service.Filters(), service.team_workers(estate))
+        page = service.coverage_page(estate, service.Filters(), team_workers(estate))
         f = page.figures
         assert (f.doors, f.knocked, f.answered, f.covered, f.to_cover) == (
             len(doors), knocked, answered, covered, to_cover), estate.name

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 
+from ..assignments.service import assigned_workers, assignments_on
 from ..clock import local_today, org_timezone
-from ..estates.service import Figures, figures, walk_list
+from ..estates.service import Figures, blocks_of, figures, walk_list
 from ..extensions import db
 from ..models import (
     ANSWERED,
@@ -42,6 +43,7 @@ from ..status import (
     statuses_for_estate,
     visit_facts_for_estate,
 )
+from ..validation import parse_day
 
 # The map data's state codes, by index (the JSON carries the index, the page the words).
 STATE_CODES = tuple(STATES)
@@ -56,12 +58,6 @@ DATA_FORMAT = 1
 COORD_SCALE = 100_000  # 1e-5 degree, about a metre: plenty for a door, and short integers
 # Above this many doors the grid sends each block's cells when it is opened, not all at once.
 GRID_INLINE_LIMIT = 1500
-
-
-def blocks_of(estate: Estate) -> list[Block]:
-    """The estate's blocks/streets in walking order (queried: a long-lived session may hold an old list)."""
-    return db.session.scalars(select(Block).where(Block.estate_id == estate.id)
-                              .order_by(Block.sort_order, Block.name)).all()
 
 
 # --- Filters --------------------------------------------------------------------------------------
@@ -85,22 +81,6 @@ class Filters:
         args = {"worker": self.worker_id, "from": self.start and self.start.isoformat(),
                 "to": self.end and self.end.isoformat(), "status": self.status}
         return {k: v for k, v in args.items() if v}
-
-
-def team_workers(estate: Estate) -> list[User]:
-    """Active workers and leads of the estate's team: the people a lead can assign or filter by."""
-    if estate.team_id is None:
-        return []
-    return db.session.scalars(
-        select(User).where(User.team_id == estate.team_id, User.active.is_(True),
-                           User.role.in_(("worker", "lead")))
-        .order_by(User.name)
-    ).all()
-
-
-def parse_day(text: str) -> date:
-    """A day written as 2026-03-01 (ValueError otherwise)."""
-    return date.fromisoformat(text.strip())
 
 
 def parse_filters(args, workers: list[User]) -> Filters:
@@ -194,37 +174,6 @@ def answer_rates(facts: dict) -> list[SlotRate]:
                     answered[slot] += 1
     slots = list(SATURATION_SLOTS) + (["outside_hours"] if knocks["outside_hours"] else [])
     return [SlotRate(slot, knocks[slot], answered[slot]) for slot in slots]
-
-
-# --- Assignments as the map colours them ----------------------------------------------------------
-
-def running_on(day: date):
-    """SQL condition on Assignment: it has started by `day` and not yet ended (an open end runs on)."""
-    return and_(Assignment.starts_on <= day, not_ended_by(day))
-
-
-def not_ended_by(day: date):
-    """SQL condition on Assignment: it still runs on `day` or after (started or not)."""
-    return or_(Assignment.ends_on.is_(None), Assignment.ends_on >= day)
-
-
-def assignments_on(estate: Estate, day: date) -> list[Assignment]:
-    """The estate's assignments running on `day`."""
-    return db.session.scalars(
-        select(Assignment).where(Assignment.estate_id == estate.id, running_on(day))
-        .order_by(Assignment.starts_on, Assignment.id)
-    ).all()
-
-
-def assigned_workers(assignments: list[Assignment]) -> tuple[int | None, dict[int, int]]:
-    """Who covers the whole estate, and who covers each block (a block's own assignment wins)."""
-    whole, by_block = None, {}
-    for a in assignments:  # oldest first: the latest assignment of a place wins
-        if a.block_id is None:
-            whole = a.worker_id
-        else:
-            by_block[a.block_id] = a.worker_id
-    return whole, by_block
 
 
 # --- The map data ---------------------------------------------------------------------------------

@@ -2,26 +2,26 @@
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import can_record_visits, get_estate_or_404, get_property_or_404, roles_required
+from ..access import SEES_LEAD_PAGES, SEES_REVISITS, can_lead, can_record_visits, get_estate_or_404, get_property_or_404, roles_required
 from ..clock import local_today
+from ..estates.rule import RuleInvalid, parse_rule, save_rule
+from ..estates.service import blocks_of, team_workers
 from ..htmx import render
 from ..models import SATURATION_SLOTS
+from ..status import SaturationRule
 from . import service
-from .settings import SettingsInvalid, can_lead, parse_settings, save_settings
 
 bp = Blueprint("coverage", __name__, url_prefix="/estates")
 
-SEES_COVERAGE = ("lead", "manager")
-
 
 def _filters(estate):
-    workers = service.team_workers(estate)
+    workers = team_workers(estate)
     return workers, service.parse_filters(request.args, workers)
 
 
 @bp.get("/<int:estate_id>/coverage")
 @login_required
-@roles_required(*SEES_COVERAGE)
+@roles_required(*SEES_LEAD_PAGES)
 def coverage(estate_id: int):
     """Coverage map, headline figures, answer rate by time slot, door grid; filters by worker, period, status."""
     estate = get_estate_or_404(current_user, estate_id)
@@ -37,7 +37,7 @@ def coverage(estate_id: int):
 
 @bp.get("/<int:estate_id>/coverage.json")
 @login_required
-@roles_required(*SEES_COVERAGE)
+@roles_required(*SEES_LEAD_PAGES)
 def data(estate_id: int):
     """The map's data in one compact response: arrays per door, no personal data; revalidated by ETag."""
     estate = get_estate_or_404(current_user, estate_id)
@@ -59,7 +59,7 @@ def data(estate_id: int):
 
 @bp.get("/<int:estate_id>/coverage/doors/<int:property_id>")
 @login_required
-@roles_required(*SEES_COVERAGE)
+@roles_required(*SEES_LEAD_PAGES)
 def door_summary(estate_id: int, property_id: int):
     """A door's summary, opened by tapping it on the map or the grid."""
     estate = get_estate_or_404(current_user, estate_id)
@@ -72,13 +72,13 @@ def door_summary(estate_id: int, property_id: int):
 
 @bp.get("/<int:estate_id>/coverage/grid/<block>")
 @login_required
-@roles_required(*SEES_COVERAGE)
+@roles_required(*SEES_LEAD_PAGES)
 def block_grid(estate_id: int, block: str):
     """One block/street of the door grid (a large estate sends each when it is opened)."""
     estate = get_estate_or_404(current_user, estate_id)
     if block == "none":
         block_id = None
-    elif block.isdigit() and int(block) in {b.id for b in service.blocks_of(estate)}:
+    elif block.isdigit() and int(block) in {b.id for b in blocks_of(estate)}:
         block_id = int(block)
     else:
         abort(404)
@@ -90,7 +90,7 @@ def block_grid(estate_id: int, block: str):
 
 @bp.get("/<int:estate_id>/revisits")
 @login_required
-@roles_required("worker", *SEES_COVERAGE)
+@roles_required(*SEES_REVISITS)
 def revisits(estate_id: int):
     """Doors not yet covered, with the slot still to try and the earliest day, as a walk list."""
     estate = get_estate_or_404(current_user, estate_id)
@@ -104,7 +104,7 @@ def revisits(estate_id: int):
 
 @bp.route("/<int:estate_id>/saturation", methods=["GET", "POST"])
 @login_required
-@roles_required(*SEES_COVERAGE)
+@roles_required(*SEES_LEAD_PAGES)
 def saturation(estate_id: int):
     """The estate's saturation rule: the lead of its team changes it, a manager sees it."""
     estate = get_estate_or_404(current_user, estate_id)
@@ -115,8 +115,8 @@ def saturation(estate_id: int):
             abort(403)
         form = request.form
         try:
-            save_settings(current_user, estate, parse_settings(form))
-        except SettingsInvalid as invalid:
+            save_rule(current_user, estate, parse_rule(form, SaturationRule.for_estate(estate)))
+        except RuleInvalid as invalid:
             errors = invalid.errors
         else:
             flash("Saturation rule saved.")

@@ -1,12 +1,14 @@
-"""The walk list: an estate's doors in walking order, grouped by block/street, with their status."""
+"""An estate's doors and people: the walk list (doors in walking order, grouped by block/street, with their
+status), the estate by name, its blocks/streets, and the workers of its team."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
+from ..access import records_visits_sql
 from ..extensions import db
-from ..models import Block, Estate, Property
+from ..models import Block, Estate, Property, User
 from ..status import DoorStatus, statuses_for_estate
 
 
@@ -77,3 +79,25 @@ def walk_list(estate: Estate, *, only_uncovered: bool = False, query: str = "",
             groups.append(WalkGroup(block))
         groups[-1].doors.append(Door(prop, status))
     return groups
+
+
+def find_estate(name: str) -> Estate | None:
+    """The estate with this name, case-insensitively."""
+    return db.session.scalar(select(Estate).where(func.lower(Estate.name) == name.strip().lower()))
+
+
+def blocks_of(estate: Estate) -> list[Block]:
+    """The estate's blocks/streets in walking order (queried: a long-lived session may hold an old list)."""
+    return db.session.scalars(select(Block).where(Block.estate_id == estate.id)
+                              .order_by(Block.sort_order, Block.name)).all()
+
+
+def team_workers(estate: Estate) -> list[User]:
+    """Active workers and leads of the estate's team: the people a lead can assign or filter by."""
+    if estate.team_id is None:
+        return []
+    return db.session.scalars(
+        select(User).where(User.team_id == estate.team_id, User.active.is_(True),
+                           records_visits_sql())
+        .order_by(User.name)
+    ).all()

@@ -15,7 +15,7 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import func, or_, select
 
-from ..access import can_record_visits, estate_scope
+from ..access import visible_participants
 from ..clock import local_today, org_timezone, utcnow
 from ..database import store_once
 from ..extensions import db
@@ -251,31 +251,11 @@ def find_duplicate(data: SignUpInput) -> int | None:
     return db.session.scalar(select(Participant.id).where(or_(*same)).order_by(Participant.id).limit(1))
 
 
-# --- Who sees what ------------------------------------------------------------------------------------
-
-def visible_participants(user):
-    """A select of participants `user` may see: their team's estates; managers and admin all."""
-    return select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
-
-
-def can_work_with(user, participant: Participant) -> bool:
-    """Workers and leads of the participant's estate's team record the journey; others only read."""
-    return participant.estate is not None and can_record_visits(user, participant.estate)
-
-
-def can_withdraw_consent(user, participant: Participant) -> bool:
-    """The team that works with the resident, and the data-protection role (admin)."""
-    return user.role == "admin" or can_work_with(user, participant)
-
+# --- Consent and stage -------------------------------------------------------------------------------
 
 def active_consent(participant: Participant, kind: str) -> ConsentRecord | None:
     """The participant's current (not withdrawn) consent of this kind, if any."""
     return next((c for c in participant.consents if c.kind == kind and c.withdrawn_at is None), None)
-
-
-def contact_visible(user, participant: Participant) -> bool:
-    """Contact details show only while consent to contact stands; the data-protection role (admin) always."""
-    return user.role == "admin" or active_consent(participant, "contact") is not None
 
 
 def current_stage(participant: Participant) -> StageEvent | None:

@@ -3,7 +3,17 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from ..access import can_record_visits, get_property_or_404, visible_estates
+from ..access import (
+    can_record_visits,
+    can_withdraw_consent,
+    can_work_with,
+    contact_visible,
+    get_participant_or_404,
+    get_property_or_404,
+    visible_estates,
+    visible_participants,
+    works_for_a_team,
+)
 from ..clock import local_today
 from ..extensions import db
 from ..htmx import render, wants_fragment
@@ -39,7 +49,7 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
 def index():
     """Participants on the user's estates, newest first, with possible duplicates flagged on top."""
     query = request.args.get("q", "").strip()[:100]
-    stmt = service.visible_participants(current_user).order_by(Participant.signed_up_at.desc())
+    stmt = visible_participants(current_user).order_by(Participant.signed_up_at.desc())
     if query:
         like = f"%{query}%"
         stmt = stmt.where((Participant.first_name + " " + Participant.last_name).ilike(like))
@@ -60,7 +70,7 @@ def _sign_up_target():
         if not can_record_visits(current_user, prop.estate):
             abort(403)
         return prop, [prop.estate]
-    if current_user.role not in ("worker", "lead") or current_user.team_id is None:
+    if not works_for_a_team(current_user):
         abort(403)
     # A worker or lead of a team sees exactly their team's estates.
     return None, visible_estates(current_user)
@@ -133,20 +143,12 @@ def _form_problem(prop, estates, status: int, reason: str):
 
 # --- The journey ---------------------------------------------------------------------------------------
 
-def _get_participant_or_404(participant_id: int) -> Participant:
-    participant = db.session.scalar(service.visible_participants(current_user)
-                                    .where(Participant.id == participant_id))
-    if participant is None:
-        abort(404)
-    return participant
-
-
 def _journey_context(participant: Participant, **extra) -> dict:
     context = {"participant": participant, "timeline": service.timeline(participant),
                "stage": service.current_stage(participant),
-               "show_contact": service.contact_visible(current_user, participant),
-               "can_work": service.can_work_with(current_user, participant),
-               "can_withdraw": service.can_withdraw_consent(current_user, participant),
+               "show_contact": contact_visible(current_user, participant),
+               "can_work": can_work_with(current_user, participant),
+               "can_withdraw": can_withdraw_consent(current_user, participant),
                "duplicate_of": db.session.get(Participant, participant.possible_duplicate_of_id)
                if participant.possible_duplicate_of_id else None,
                "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
@@ -160,13 +162,13 @@ def _journey_context(participant: Participant, **extra) -> dict:
 @login_required
 def show(participant_id: int):
     """The participant's journey: stages, sessions, referrals and consents, with the forms to add to it."""
-    participant = _get_participant_or_404(participant_id)
+    participant = get_participant_or_404(current_user, participant_id)
     return render("participants/show.html", "participants/_journey.html", **_journey_context(participant))
 
 
 def _journey_post(participant_id: int, form_name: str, action, success: str, *, withdraw=False):
-    participant = _get_participant_or_404(participant_id)
-    allowed = (service.can_withdraw_consent if withdraw else service.can_work_with)(current_user, participant)
+    participant = get_participant_or_404(current_user, participant_id)
+    allowed = (can_withdraw_consent if withdraw else can_work_with)(current_user, participant)
     if not allowed:
         abort(403)
     try:
