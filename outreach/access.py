@@ -14,6 +14,7 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from .extensions import db
 from .models import Estate, Participant, Property, User, Visit
+from .participants.consent import active_consent
 
 ALL_ESTATES = frozenset({"manager", "admin"})
 RECORDS_VISITS = frozenset({"worker", "lead"})
@@ -128,7 +129,6 @@ def can_withdraw_consent(user, participant: Participant) -> bool:
 
 def contact_visible(user, participant: Participant) -> bool:
     """Contact details show only while consent to contact stands; the data-protection role (admin) always."""
-    from .participants.service import active_consent
     return user.role == "admin" or active_consent(participant, "contact") is not None
 
 

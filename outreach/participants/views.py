@@ -32,16 +32,18 @@ from ..models import (
 )
 from ..properties.service import VisitConflict, WrongAuthor
 from ..status import status_for_property
-from . import service
-from .service import ParticipantConflict, ParticipantInvalid
+from . import consent, journey
+from .input import ParticipantInvalid
+from .journey import SESSION_TOPICS, current_stage, timeline
+from .signup import WORDING_VERSION, ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 
 CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CONSENT_KINDS,
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
-              "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": service.SESSION_TOPICS,
-              "WORDING_VERSION": service.WORDING_VERSION}
+              "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
+              "WORDING_VERSION": WORDING_VERSION}
 
 
 @bp.get("/")
@@ -55,9 +57,9 @@ def index():
         stmt = stmt.where((Participant.first_name + " " + Participant.last_name).ilike(like))
     participants = db.session.scalars(stmt.options(selectinload(Participant.stage_events),
                                                    selectinload(Participant.estate)).limit(200)).all()
-    stages = {p.id: service.current_stage(p) for p in participants}
+    stages = {p.id: current_stage(p) for p in participants}
     return render("participants/index.html", "participants/_list.html", participants=participants,
-                  stages=stages, duplicates=service.possible_duplicates(current_user), query=query, **CODE_LISTS)
+                  stages=stages, duplicates=possible_duplicates(current_user), query=query, **CODE_LISTS)
 
 
 def _sign_up_target():
@@ -107,8 +109,8 @@ def create():
     if prop is None and (raw := request.form.get("estate_id", "")).isdigit():
         estate = next((e for e in estates if e.id == int(raw)), None)
     try:
-        data = service.parse_sign_up(request.form, current_user, prop, estate)
-        participant, created = service.sign_up(current_user, data, prop)
+        data = parse_sign_up(request.form, current_user, prop, estate)
+        participant, created = sign_up(current_user, data, prop)
     except WrongAuthor:
         return _form_problem(prop, estates, 403, "This sign-up was made by another user. It is only ever sent "
                                                  "under the login of the person who recorded it.")
@@ -144,8 +146,8 @@ def _form_problem(prop, estates, status: int, reason: str):
 # --- The journey ---------------------------------------------------------------------------------------
 
 def _journey_context(participant: Participant, **extra) -> dict:
-    context = {"participant": participant, "timeline": service.timeline(participant),
-               "stage": service.current_stage(participant),
+    context = {"participant": participant, "timeline": timeline(participant),
+               "stage": current_stage(participant),
                "show_contact": contact_visible(current_user, participant),
                "can_work": can_work_with(current_user, participant),
                "can_withdraw": can_withdraw_consent(current_user, participant),
@@ -190,7 +192,7 @@ def _journey_post(participant_id: int, form_name: str, action, success: str, *, 
 def change_stage(participant_id: int):
     """Record a change of stage."""
     return _journey_post(participant_id, "stage",
-                         lambda p: service.change_stage(current_user, p, request.form), "Stage changed.")
+                         lambda p: journey.change_stage(current_user, p, request.form), "Stage changed.")
 
 
 @bp.post("/<int:participant_id>/sessions")
@@ -198,7 +200,7 @@ def change_stage(participant_id: int):
 def add_session(participant_id: int):
     """Record a 1-2-1 support session."""
     return _journey_post(participant_id, "session",
-                         lambda p: service.add_session(current_user, p, request.form), "Support session added.")
+                         lambda p: journey.add_session(current_user, p, request.form), "Support session added.")
 
 
 @bp.post("/<int:participant_id>/referrals")
@@ -206,7 +208,7 @@ def add_session(participant_id: int):
 def add_referral(participant_id: int):
     """Record a referral to a partner."""
     return _journey_post(participant_id, "referral",
-                         lambda p: service.add_referral(current_user, p, request.form), "Referral added.")
+                         lambda p: journey.add_referral(current_user, p, request.form), "Referral added.")
 
 
 @bp.post("/<int:participant_id>/consents/<int:consent_id>/withdraw")
@@ -214,5 +216,5 @@ def add_referral(participant_id: int):
 def withdraw_consent(participant_id: int, consent_id: int):
     """Withdraw one consent; who did it and when are recorded."""
     return _journey_post(participant_id, "withdraw",
-                         lambda p: service.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
+                         lambda p: consent.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
                          "Consent withdrawn.", withdraw=True)
