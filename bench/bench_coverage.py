@@ -35,7 +35,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from outreach import create_app  # noqa: E402
 from outreach.clock import time_slot  # noqa: E402
-from outreach.coverage.service import GRID_INLINE_LIMIT, forget_memo  # noqa: E402
+from outreach.estates.coverage.map_data import forget_memo  # noqa: E402
+from outreach.estates.coverage.page import GRID_INLINE_LIMIT  # noqa: E402
 from outreach.extensions import db  # noqa: E402
 from outreach.models import (  # noqa: E402
     OUTCOMES,

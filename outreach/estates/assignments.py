@@ -3,11 +3,11 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import SEES_LEAD_PAGES, can_lead, get_estate_or_404, roles_required
-from ..estates.service import blocks_of, team_workers
+from ..assignments.service import AssignmentInvalid, assign, end_assignment, estate_assignments, parse_assignment
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import Assignment
-from .service import AssignmentInvalid, assign, end_assignment, estate_assignments, parse_assignment
+from .service import blocks_of, team_workers
 
 bp = Blueprint("assignments", __name__, url_prefix="/estates")
 
