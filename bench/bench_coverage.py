@@ -34,7 +34,9 @@ from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from outreach import create_app  # noqa: E402
-from outreach.coverage.service import GRID_INLINE_LIMIT, forget_memo  # noqa: E402
+from outreach.clock import time_slot  # noqa: E402
+from outreach.estates.coverage.map_data import forget_memo  # noqa: E402
+from outreach.estates.coverage.page import GRID_INLINE_LIMIT  # noqa: E402
 from outreach.extensions import db  # noqa: E402
 from outreach.models import (  # noqa: E402
     OUTCOMES,
@@ -48,7 +50,6 @@ from outreach.models import (  # noqa: E402
     Visit,
     VisitVoid,
 )
-from outreach.status import time_slot  # noqa: E402
 
 PASSWORD = "bench-password-2026"
 LONDON = ZoneInfo("Europe/London")

@@ -27,10 +27,10 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from outreach import create_app  # noqa: E402
+from outreach.clock import time_slot  # noqa: E402
 from outreach.extensions import db  # noqa: E402
 from outreach.funnel.service import FunnelFilters, funnel  # noqa: E402
 from outreach.models import OUTCOMES, SOURCES, Estate  # noqa: E402
-from outreach.status import time_slot  # noqa: E402
 from tests import factories  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 

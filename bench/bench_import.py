@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from outreach import create_app  # noqa: E402
-from outreach.admin.importer import apply_import, find_estate, parse_csv, plan_import  # noqa: E402
+from outreach.admin.importer import apply_import, parse_csv, plan_import  # noqa: E402
+from outreach.estates.service import find_estate  # noqa: E402
 from outreach.extensions import db  # noqa: E402
 from outreach.models import Property  # noqa: E402
 

@@ -64,18 +64,20 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin
-    from .assignments.views import bp as assignments
     from .auth.views import bp as auth
-    from .coverage.views import bp as coverage
-    from .estates.views import bp as estates
+    from .estates.assignments import bp as assignments
+    from .estates.coverage.views import bp as coverage
+    from .estates.revisits import bp as revisits
+    from .estates.saturation import bp as saturation
+    from .estates.walk import bp as estates
     from .home.views import bp as home
     from .funnel.views import bp as funnel
     from .participants.views import bp as participants
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
-    for blueprint in (auth, home, estates, properties, participants, funnel, reports, admin, pwa, coverage,
-                      assignments):
+    for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
+                      funnel, reports, admin, pwa):
         app.register_blueprint(blueprint)
 
 
@@ -119,8 +121,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from .access import SEES_LEAD_PAGES, SEES_REVISITS
+    from .clock import org_timezone
     from .models import OUTCOMES, TIME_SLOTS
-    from .status import org_timezone
 
     @app.template_filter("local")
     def local(moment: datetime | None, fmt: str = "%a %-d %b, %H:%M") -> str:
@@ -135,7 +138,9 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def words():
         return {"OUTCOMES": OUTCOMES, "TIME_SLOTS": TIME_SLOTS, "org_name": app.config["ORG_NAME"],
-                "user": current_user, "uuid4": lambda: str(uuid.uuid4())}
+                "user": current_user, "uuid4": lambda: str(uuid.uuid4()),
+                # Who sees which page of an estate: the estate's menu asks the rules the pages apply.
+                "SEES_REVISITS": SEES_REVISITS, "SEES_LEAD_PAGES": SEES_LEAD_PAGES}
 
 
 def register_commands(app: Flask) -> None:

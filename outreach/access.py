@@ -1,7 +1,9 @@
 """Who may see and do what: the one place that scopes queries by role and team.
 
 Workers and leads see only their own team's estates; managers and admins see every estate of the
-organisation. Anything out of scope answers 404, so its existence is not leaked.
+organisation. Anything out of scope answers 404, so its existence is not leaked. Every predicate on a
+role (who records, who leads, who voids, who sees a participant's contact details) and every scoped
+getter is here, so a search for a rule finds it in one place.
 """
 from functools import wraps
 
@@ -11,10 +13,15 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .extensions import db
-from .models import Estate, Property
+from .models import Estate, Participant, Property, User, Visit
+from .participants.consent import active_consent
 
 ALL_ESTATES = frozenset({"manager", "admin"})
 RECORDS_VISITS = frozenset({"worker", "lead"})
+# The lead's pages (coverage, assignments, saturation rule): the lead plans, a manager looks.
+SEES_LEAD_PAGES = frozenset({"lead", "manager"})
+# The revisit list is a walk list: the workers who knock, and those who plan.
+SEES_REVISITS = RECORDS_VISITS | SEES_LEAD_PAGES
 
 
 def roles_required(*roles):
@@ -63,6 +70,68 @@ def get_property_or_404(user, property_id: int) -> Property:
     return prop
 
 
+def sees_all_estates(user) -> bool:
+    """Managers and admins see every estate of the organisation."""
+    return user.role in ALL_ESTATES
+
+
+def works_for_a_team(user) -> bool:
+    """A worker or lead on a team: who records visits and signs residents up."""
+    return user.role in RECORDS_VISITS and user.team_id is not None
+
+
+def records_visits_sql():
+    """A SQL condition on User: the roles that record visits (the people a lead assigns or filters by)."""
+    return User.role.in_(RECORDS_VISITS)
+
+
 def can_record_visits(user, estate: Estate) -> bool:
     """Workers and leads record visits on their own team's estates."""
-    return user.role in RECORDS_VISITS and user.team_id is not None and estate.team_id == user.team_id
+    return works_for_a_team(user) and estate.team_id == user.team_id
+
+
+def can_lead(user, estate: Estate) -> bool:
+    """The lead of the estate's own team plans it: assignments and its saturation rule."""
+    return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
+
+
+def may_void(user, visit: Visit, estate: Estate) -> bool:
+    """Its author, or the lead of the team whose estate it is, may void a visit not yet voided."""
+    if visit.void is not None:
+        return False
+    return visit.worker_id == user.id or can_lead(user, estate)
+
+
+# --- Participants -----------------------------------------------------------------------------------
+
+def visible_participants(user):
+    """A select of participants `user` may see: their team's estates; managers and admin all."""
+    return select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
+
+
+def get_participant_or_404(user, participant_id: int) -> Participant:
+    """The participant, if `user` may see their estate."""
+    participant = db.session.scalar(visible_participants(user).where(Participant.id == participant_id))
+    if participant is None:
+        abort(404)
+    return participant
+
+
+def can_work_with(user, participant: Participant) -> bool:
+    """Workers and leads of the participant's estate's team record the journey; others only read."""
+    return participant.estate is not None and can_record_visits(user, participant.estate)
+
+
+def can_withdraw_consent(user, participant: Participant) -> bool:
+    """The team that works with the resident, and the data-protection role (admin)."""
+    return user.role == "admin" or can_work_with(user, participant)
+
+
+def contact_visible(user, participant: Participant) -> bool:
+    """Contact details show only while consent to contact stands; the data-protection role (admin) always."""
+    return user.role == "admin" or active_consent(participant, "contact") is not None
+
+
+def is_admin(user) -> bool:
+    """The admin pages are for admins alone."""
+    return user.role == "admin"

@@ -13,11 +13,11 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from .clock import time_slot
 from .extensions import db
 from .models import (AGE_BANDS, ANSWERED, SATURATION_SLOTS, Assignment, Block, ConsentRecord, Estate,
                      Organisation, Participant, Property, Referral, StageEvent, SupportSession, Team, User,
                      Visit)
-from .status import time_slot
 
 DEMO_PASSWORD = "demo-outreach-2026"
 TZ_NAME = "Europe/London"

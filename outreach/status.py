@@ -15,9 +15,9 @@ from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import BigInteger, Integer, cast, extract, func, select
 
+from .clock import org_timezone
 from .extensions import db
 from .models import (
     ANSWERED,
@@ -203,29 +203,6 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
     return DoorStatus(state, last_outcome, len(visits), knocks, attempts, frozenset(slots), answered,
                       not outcomes.isdisjoint(CONVERSATION), covered, closed, to_try, double_knock,
                       visits[-1][1], counted_at, rule.gap_days, tz)
-
-
-def org_timezone() -> ZoneInfo:
-    """The organisation's time zone, in which times are shown and bucketed."""
-    return ZoneInfo(current_app.config["ORG_TIMEZONE"])
-
-
-def local_today() -> date:
-    """Today in the organisation's time zone."""
-    return datetime.now(org_timezone()).date()
-
-
-def time_slot(moment: datetime, tz: ZoneInfo) -> str:
-    """The time slot of a moment, in the organisation's time zone."""
-    local = moment.astimezone(tz)
-    minutes = local.hour * 60 + local.minute
-    if local.weekday() >= 5:
-        return "weekend" if 9 * 60 <= minutes < 21 * 60 else "outside_hours"
-    if 9 * 60 <= minutes < 17 * 60:
-        return "weekday_daytime"
-    if 17 * 60 <= minutes < 21 * 60:
-        return "weekday_evening"
-    return "outside_hours"
 
 
 def live_visits():

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from outreach.clock import time_slot
 from outreach.extensions import db
 from outreach.models import Block, Estate, Organisation, Property, Team, User, Visit
-from outreach.status import time_slot
 from zoneinfo import ZoneInfo
 
 PASSWORD = "correct horse battery staple"

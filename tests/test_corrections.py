@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from outreach.clock import utcnow
 from outreach.extensions import db
-from outreach.models import AuditLog, Visit, VisitVoid, utcnow
+from outreach.models import AuditLog, Visit, VisitVoid
 from outreach.status import status_for_property
 from tests import factories
 

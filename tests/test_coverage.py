@@ -8,8 +8,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from outreach.coverage import service
+from outreach.estates.coverage import page as coverage_page_module
+from outreach.estates.coverage.filters import Filters
+from outreach.estates.coverage.map_data import coverage_data
+from outreach.estates.coverage.page import answer_rates, coverage_page
+from outreach.estates.service import team_workers
 from outreach.models import ANSWERED, KNOCKED, SATURATION_SLOTS, Block, Estate, Participant, Property, Visit, VisitVoid
+from outreach.status import visit_facts_for_estate
 from tests import factories
 from tests.factories import doors_of, utc
 
@@ -67,7 +72,7 @@ def test_answer_rate_by_time_slot(client, world, login_as, db):
     factories.visit(doors[3], world["worker"], "signed_up", utc(2026, 3, 2, 19))
     db.session.commit()
     rates = {r.slot: (r.knocks, r.answered, r.pct)
-             for r in service.answer_rates(service.visit_facts_for_estate(world["estate"]))}
+             for r in answer_rates(visit_facts_for_estate(world["estate"]))}
     assert rates == {"weekday_daytime": (2, 1, 50), "weekday_evening": (2, 2, 100), "weekend": (0, 0, 0)}
     html = client.get(f"/estates/{world['estate'].id}/coverage").get_data(as_text=True)
     assert re.search(r"Weekday evening</th><td>2</td><td>2 <strong>100%</strong>", html)
@@ -113,7 +118,7 @@ def test_coverage_figures_for_the_demo_estates_equal_a_count_of_the_visit_rows(a
                 covered_doors.add(door.id)
             to_cover += not is_covered and not closed
 
-        page = service.coverage_page(estate, service.Filters(), service.team_workers(estate))
+        page = coverage_page(estate, Filters(), team_workers(estate))
         f = page.figures
         assert (f.doors, f.knocked, f.answered, f.covered, f.to_cover) == (
             len(doors), knocked, answered, covered, to_cover), estate.name
@@ -122,7 +127,7 @@ def test_coverage_figures_for_the_demo_estates_equal_a_count_of_the_visit_rows(a
         assert rates == {s: (slot_knocks[s], slot_answers[s]) for s in SATURATION_SLOTS}, estate.name
 
         # The map data carries the same statuses, one array per door with a location.
-        data = service.coverage_data(estate, service.Filters())
+        data = coverage_data(estate, Filters())
         mapped = [d for d in doors if d.latitude is not None and d.longitude is not None]
         assert len(data["doors"]) == len(mapped) and data["unmapped"] == len(doors) - len(mapped)
         covered_on_map = {d["id"] for d in decode(data) if d["covered"]}
@@ -302,7 +307,7 @@ def test_grid_groups_flats_by_entrance_then_floor_top_floor_first(client, world,
 
 def test_a_large_estate_sends_each_block_of_the_grid_when_opened(client, world, login_as, monkeypatch):
     login_as("lead")
-    monkeypatch.setattr(service, "GRID_INLINE_LIMIT", 2)
+    monkeypatch.setattr(coverage_page_module, "GRID_INLINE_LIMIT", 2)
     estate = world["estate"]
     block = estate.blocks[0]
     html = client.get(f"/estates/{estate.id}/coverage").get_data(as_text=True)

@@ -42,7 +42,7 @@ GOOD = csv_bytes(
 
 def run_import(data: bytes, estate_name: str = "Wellhouse", user=None, **options) -> Estate:
     """What the CLI and the pages do: parse, plan, apply."""
-    from outreach.admin.importer import find_estate
+    from outreach.estates.service import find_estate
     estate = find_estate(estate_name)
     return apply_import(plan_import(parse_csv(data), estate), user, estate_name=estate_name, **options)
 

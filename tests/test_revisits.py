@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from outreach.clock import time_slot
 from outreach.models import TIME_SLOTS, AuditLog, Block, Property
-from outreach.status import time_slot
 from tests import factories
 from tests.factories import doors_of, LONDON, utc
 
@@ -143,6 +143,35 @@ def test_a_wrong_rule_is_explained_and_nothing_is_saved(client, world, login_as,
     assert response.status_code == 422 and "<html" not in html
     assert f'id="s-{field}-error">{message}</p>' in html
     assert f'aria-describedby="s-{field}-error"' in html
+    assert (estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days) == (3, 3, 2)
+
+
+RULES = [
+    {"attempts": "1", "slots": "3", "gap_days": "2"},   # more slots than knocks: can never be met
+    {"attempts": "", "slots": "3", "gap_days": "2"},
+    {"attempts": "11", "slots": "0", "gap_days": "x"},
+    {"attempts": "3", "slots": "3", "gap_days": "-1"},
+    {"attempts": "3", "slots": "3", "gap_days": "²"},
+]
+
+
+def rule_errors(html: str, prefix: str) -> dict[str, str]:
+    """The message shown under each field of the rule, by the rule's own field names."""
+    return {m[1]: m[2] for m in re.finditer(rf'id="{prefix}(attempts|slots|gap_days)-error">([^<]*)</p>', html)}
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[" ".join(f"{k}={v!r}" for k, v in r.items()) for r in RULES])
+def test_the_lead_and_the_admin_get_the_same_answer_for_the_same_rule(as_user, world, rule):
+    estate = world["estate"]
+    lead, admin = as_user("lead"), as_user("admin")
+    by_lead = lead.post(f"/estates/{estate.id}/saturation", data={**rule, "csrf_token": lead.csrf})
+    by_admin = admin.post(f"/admin/estates/{estate.id}", data={
+        "name": estate.name, "team_id": str(estate.team_id), "csrf_token": admin.csrf,
+        **{f"saturation_{k}": v for k, v in rule.items()}})
+    assert (by_lead.status_code, by_admin.status_code) == (422, 422)
+    lead_errors = rule_errors(by_lead.get_data(as_text=True), "s-")
+    assert lead_errors, "the lead's form shows what is wrong"
+    assert rule_errors(by_admin.get_data(as_text=True), "saturation_") == lead_errors
     assert (estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days) == (3, 3, 2)
 
 

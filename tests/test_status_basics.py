@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from outreach.status import time_slot
+from outreach.clock import time_slot
 from tests.factories import LONDON, utc
 
 SLOT_EDGES = [

@@ -10,8 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from outreach.clock import utcnow
 from outreach.extensions import db
-from outreach.models import Property, Visit, utcnow
+from outreach.models import Property, Visit
 from outreach.properties import service
 from tests.conftest import sign_in
 from tests.helpers import text

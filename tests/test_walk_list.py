@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from outreach.clock import utcnow
 from outreach.extensions import db
-from outreach.models import OUTCOMES, Block, Property, VisitVoid, utcnow
+from outreach.models import OUTCOMES, Block, Property, VisitVoid
 from tests import factories
 from tests.helpers import text
 
@@ -193,3 +194,20 @@ def test_a_voided_visit_stays_in_the_history_but_no_longer_counts(client, login_
     assert "Voided: Wrong door" in page and "<strong>Spoke, interested</strong>" in page
     assert '<span class="status">Not knocked</span>' in page
     assert dict(rows(text(client.get(f"/estates/{estate.id}"))))["4 Ash Walk"] == "Not knocked"
+
+
+# The estate's pages that are made ready offline share their response with /offline-manifest (pwa).
+SERVED_ELSEWHERE = {"/estates/<int:estate_id>/offline-manifest": "outreach.pwa.views"}
+
+
+def test_every_page_of_an_estate_lives_in_the_module_its_url_names(app):
+    """A newcomer finds /estates/<id>/<page> in outreach/estates/<page>.py (or <page>/views.py)."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/estates/"):
+            continue
+        module = app.view_functions[rule.endpoint].__module__
+        parts = rule.rule.split("/")
+        page = parts[3].removesuffix(".json") if len(parts) > 3 else "walk"
+        expected = SERVED_ELSEWHERE.get(rule.rule, f"outreach.estates.{page}")
+        assert module in (expected, f"{expected}.views"), f"{rule.rule} is served by {module}"
+        assert rule.endpoint.split(".")[0] == ("estates" if page == "walk" else page) or rule.rule in SERVED_ELSEWHERE

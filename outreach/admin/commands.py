@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 from flask import Blueprint
 
+from ..estates.service import find_estate
 from ..extensions import db
 from ..models import ROLES, Team
 from . import service
-from .importer import ImportFileError, apply_import, find_estate, parse_csv, plan_import
+from .importer import ImportFileError, apply_import, parse_csv, plan_import
 from .service import Invalid
 
 

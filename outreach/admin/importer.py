@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from ..extensions import db
 from ..models import Block, Estate, Property, Team, User, audit
@@ -333,11 +333,6 @@ def walk_key(prop: dict) -> tuple:
 
 
 # --- Planning and writing --------------------------------------------------------------------------
-
-def find_estate(name: str) -> Estate | None:
-    """The estate with this name, case-insensitively."""
-    return db.session.scalar(select(Estate).where(func.lower(Estate.name) == name.strip().lower()))
-
 
 _COLUMNS = ("id", "reference", "block_id", "sort_order", "in_list") + PROPERTY_FIELDS
 _WRITTEN = ("block_id", "sort_order", "in_list") + PROPERTY_FIELDS

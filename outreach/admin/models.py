@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import UTCDateTime, utcnow
+from ..models import UTCDateTime
 
 
 class PendingImport(db.Model):

@@ -13,15 +13,17 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..auth.service import password_problem, temporary_password
+from ..estates.rule import LIMITS as RULE_LIMITS
+from ..estates.rule import RuleInvalid, parse_rule
+from ..estates.service import find_estate
 from ..extensions import db
 from ..models import ROLES, Block, Estate, Organisation, Team, User, audit
+from ..status import SaturationRule
 from ..validation import Invalid
-from .importer import find_estate
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-SATURATION_LIMITS = {"saturation_attempts": (1, 10), "saturation_slots": (1, 3), "saturation_gap_days": (0, 14)}
-SATURATION_WORDS = {"saturation_attempts": "Knocks", "saturation_slots": "Different time slots",
-                    "saturation_gap_days": "Days apart"}
+# The estate form names the rule's fields saturation_attempts, ...: the bounds are the rule's own.
+SATURATION_LIMITS = {f"saturation_{name}": limits for name, limits in RULE_LIMITS.items()}
 BLOCK_KINDS = {"block": "Block of flats", "street": "Street"}
 
 
@@ -221,17 +223,13 @@ def _estate_fields(form: Mapping, estate: Estate | None) -> dict:
             errors["name"] = f"There is already an estate called {same.name}."
     team = chosen_team(_text(form, "team_id"), errors)
     fields = {"name": name, "local_authority": _text(form, "local_authority") or None}
-    for field, (low, high) in SATURATION_LIMITS.items():
-        raw = _text(form, field, 10)
-        default = getattr(estate, field) if estate is not None else Estate.__table__.c[field].default.arg
-        if raw == "":
-            fields[field] = default
-        elif raw.lstrip("-").isdigit() and low <= int(raw) <= high:
-            fields[field] = int(raw)
-        else:
-            errors[field] = f"{SATURATION_WORDS[field]}: a whole number from {low} to {high}."
+    try:
+        rule = parse_rule(form, SaturationRule.for_estate(estate) if estate else SaturationRule(), "saturation_")
+    except RuleInvalid as invalid:
+        errors.update(invalid.errors)
     if errors:
         raise Invalid(errors)
+    fields.update(saturation_attempts=rule.attempts, saturation_slots=rule.slots, saturation_gap_days=rule.gap_days)
     fields["team"] = team
     return fields
 

@@ -12,8 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy import delete
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import Team, User, utcnow
+from ..models import Team, User
 from .models import PendingImport
 
 EXPIRY = timedelta(hours=1)

@@ -7,12 +7,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..access import is_admin
+from ..estates.service import find_estate
 from ..extensions import db
 from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
 from . import service
 from .commands import register as register_commands
-from .importer import ImportBlocked, ImportFileError, apply_import, find_estate, parse_csv, plan_import
+from .importer import ImportBlocked, ImportFileError, apply_import, parse_csv, plan_import
 from .service import BLOCK_KINDS, Invalid
 from .uploads import MAX_BYTES, find_upload, keep_upload
 
@@ -25,7 +27,7 @@ AUDIT_PAGE = 100
 @login_required
 def admins_only():
     """Everyone but an admin is refused (403), whatever the page."""
-    if current_user.role != "admin":
+    if not is_admin(current_user):
         abort(403)
 
 

@@ -4,15 +4,44 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
-from ..coverage.service import blocks_of, not_ended_by, parse_day, running_on, team_workers
+from ..clock import local_today
+from ..estates.service import blocks_of, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
-from ..status import local_today
-from ..validation import Invalid
+from ..validation import Invalid, parse_day
 
 LONGEST_DAYS = 366
+
+
+def running_on(day: date):
+    """SQL condition on Assignment: it has started by `day` and not yet ended (an open end runs on)."""
+    return and_(Assignment.starts_on <= day, not_ended_by(day))
+
+
+def not_ended_by(day: date):
+    """SQL condition on Assignment: it still runs on `day` or after (started or not)."""
+    return or_(Assignment.ends_on.is_(None), Assignment.ends_on >= day)
+
+
+def assignments_on(estate: Estate, day: date) -> list[Assignment]:
+    """The estate's assignments running on `day`."""
+    return db.session.scalars(
+        select(Assignment).where(Assignment.estate_id == estate.id, running_on(day))
+        .order_by(Assignment.starts_on, Assignment.id)
+    ).all()
+
+
+def assigned_workers(assignments: list[Assignment]) -> tuple[int | None, dict[int, int]]:
+    """Who covers the whole estate, and who covers each block (a block's own assignment wins)."""
+    whole, by_block = None, {}
+    for a in assignments:  # oldest first: the latest assignment of a place wins
+        if a.block_id is None:
+            whole = a.worker_id
+        else:
+            by_block[a.block_id] = a.worker_id
+    return whole, by_block
 
 
 class AssignmentInvalid(Invalid):

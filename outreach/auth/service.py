@@ -4,8 +4,9 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
+from ..clock import utcnow
 from ..extensions import db
-from ..models import User, audit, utcnow
+from ..models import User, audit
 
 
 def authenticate(email: str, password: str) -> User | None:

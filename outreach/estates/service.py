@@ -1,13 +1,18 @@
-"""The walk list: an estate's doors in walking order, grouped by block/street, with their status."""
+"""An estate's doors and people: the walk list (doors in walking order, grouped by block/street, with their
+status), the revisit list (the same walk, doors not yet covered), the estate by name, its blocks/streets,
+and the workers of its team."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
+from ..access import records_visits_sql
 from ..extensions import db
-from ..models import Block, Estate, Property
+from ..models import SATURATION_SLOTS, Block, Estate, Property, User
 from ..status import DoorStatus, statuses_for_estate
+from ..validation import parse_day
 
 
 @dataclass
@@ -77,3 +82,64 @@ def walk_list(estate: Estate, *, only_uncovered: bool = False, query: str = "",
             groups.append(WalkGroup(block))
         groups[-1].doors.append(Door(prop, status))
     return groups
+
+
+@dataclass
+class RevisitFilters:
+    """Which doors still to cover the worker wants: a slot to try, knockable by a day."""
+
+    slot: str = ""
+    by: date | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def parse_revisit_filters(args) -> RevisitFilters:
+    """Revisit filters from query arguments, with a message per field for what can't be used."""
+    f = RevisitFilters()
+    slot = (args.get("slot") or "").strip()
+    if slot:
+        if slot in SATURATION_SLOTS:
+            f.slot = slot
+        else:
+            f.errors["slot"] = "Choose a time slot from the list."
+    by = (args.get("by") or "").strip()
+    if by:
+        try:
+            f.by = parse_day(by)
+        except ValueError:
+            f.errors["by"] = "The day must be a date like 2026-03-01."
+    return f
+
+
+def revisit_list(estate: Estate, filters: RevisitFilters):
+    """Doors not yet covered, in walking order, optionally those worth trying in a slot by a day."""
+    groups = walk_list(estate, only_uncovered=True)
+    if filters.slot or filters.by:
+        for group in groups:
+            group.doors = [d for d in group.doors
+                           if (not filters.slot or not d.status.slots_to_try or filters.slot in d.status.slots_to_try)
+                           and (not filters.by or d.status.next_knock_on is None or d.status.next_knock_on <= filters.by)]
+        groups = [g for g in groups if g.doors]
+    return groups
+
+
+def find_estate(name: str) -> Estate | None:
+    """The estate with this name, case-insensitively."""
+    return db.session.scalar(select(Estate).where(func.lower(Estate.name) == name.strip().lower()))
+
+
+def blocks_of(estate: Estate) -> list[Block]:
+    """The estate's blocks/streets in walking order (queried: a long-lived session may hold an old list)."""
+    return db.session.scalars(select(Block).where(Block.estate_id == estate.id)
+                              .order_by(Block.sort_order, Block.name)).all()
+
+
+def team_workers(estate: Estate) -> list[User]:
+    """Active workers and leads of the estate's team: the people a lead can assign or filter by."""
+    if estate.team_id is None:
+        return []
+    return db.session.scalars(
+        select(User).where(User.team_id == estate.team_id, User.active.is_(True),
+                           records_visits_sql())
+        .order_by(User.name)
+    ).all()

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import and_, case, distinct, exists, func, literal, select, text, union, union_all
 
+from ..clock import local_today, org_timezone
 from ..database import side_by_side
 from ..extensions import db
 from ..models import (
@@ -30,7 +31,6 @@ from ..models import (
     Visit,
     VisitVoid,
 )
-from ..status import local_today, org_timezone
 
 FILTER_NOTE = ("Estate filters every step; period and worker filter door visits and sign-ups (later stages of "
                "those signed up count whenever they happen); source filters people only, as doors have no source.")
@@ -382,14 +382,14 @@ class FilterChoices:
 
 def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
     """Filters from query arguments, limited to the user's estates; bad values are reported and ignored."""
-    from ..access import visible_estates
+    from ..access import records_visits_sql, sees_all_estates, visible_estates
     from ..models import SOURCES, User
 
     estates = visible_estates(user)
-    estate_ids = tuple(e.id for e in estates) if user.role not in ("manager", "admin") else None
+    estate_ids = tuple(e.id for e in estates) if not sees_all_estates(user) else None
     team_ids = {e.team_id for e in estates}
     workers = db.session.scalars(
-        select(User).where(User.role.in_(("worker", "lead")),
+        select(User).where(records_visits_sql(),
                            User.team_id.in_(team_ids) if estate_ids is not None else User.id.is_not(None))
         .order_by(User.name)).all()
     chosen = {k: (args.get(k) or "").strip() for k in ("estate", "from", "to", "worker", "source")}

@@ -4,9 +4,9 @@ from flask import request
 from flask_login import current_user, login_required
 
 from ..access import roles_required
+from ..clock import local_today
 from ..htmx import render
 from ..models import SOURCES
-from ..status import local_today
 from .service import FILTER_NOTE, INTERVENTIONS, funnel, parse_filters, quick_periods, rate
 
 bp = Blueprint("funnel", __name__)

@@ -3,7 +3,18 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from ..access import can_record_visits, get_property_or_404, visible_estates
+from ..access import (
+    can_record_visits,
+    can_withdraw_consent,
+    can_work_with,
+    contact_visible,
+    get_participant_or_404,
+    get_property_or_404,
+    visible_estates,
+    visible_participants,
+    works_for_a_team,
+)
+from ..clock import local_today
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import (
@@ -20,17 +31,19 @@ from ..models import (
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
-from ..status import local_today, status_for_property
-from . import service
-from .service import ParticipantConflict, ParticipantInvalid
+from ..status import status_for_property
+from . import consent, journey
+from .input import ParticipantInvalid
+from .journey import SESSION_TOPICS, current_stage, timeline
+from .signup import WORDING_VERSION, ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 
 CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CONSENT_KINDS,
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
-              "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": service.SESSION_TOPICS,
-              "WORDING_VERSION": service.WORDING_VERSION}
+              "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
+              "WORDING_VERSION": WORDING_VERSION}
 
 
 @bp.get("/")
@@ -38,15 +51,15 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
 def index():
     """Participants on the user's estates, newest first, with possible duplicates flagged on top."""
     query = request.args.get("q", "").strip()[:100]
-    stmt = service.visible_participants(current_user).order_by(Participant.signed_up_at.desc())
+    stmt = visible_participants(current_user).order_by(Participant.signed_up_at.desc())
     if query:
         like = f"%{query}%"
         stmt = stmt.where((Participant.first_name + " " + Participant.last_name).ilike(like))
     participants = db.session.scalars(stmt.options(selectinload(Participant.stage_events),
                                                    selectinload(Participant.estate)).limit(200)).all()
-    stages = {p.id: service.current_stage(p) for p in participants}
+    stages = {p.id: current_stage(p) for p in participants}
     return render("participants/index.html", "participants/_list.html", participants=participants,
-                  stages=stages, duplicates=service.possible_duplicates(current_user), query=query, **CODE_LISTS)
+                  stages=stages, duplicates=possible_duplicates(current_user), query=query, **CODE_LISTS)
 
 
 def _sign_up_target():
@@ -59,7 +72,7 @@ def _sign_up_target():
         if not can_record_visits(current_user, prop.estate):
             abort(403)
         return prop, [prop.estate]
-    if current_user.role not in ("worker", "lead") or current_user.team_id is None:
+    if not works_for_a_team(current_user):
         abort(403)
     # A worker or lead of a team sees exactly their team's estates.
     return None, visible_estates(current_user)
@@ -96,8 +109,8 @@ def create():
     if prop is None and (raw := request.form.get("estate_id", "")).isdigit():
         estate = next((e for e in estates if e.id == int(raw)), None)
     try:
-        data = service.parse_sign_up(request.form, current_user, prop, estate)
-        participant, created = service.sign_up(current_user, data, prop)
+        data = parse_sign_up(request.form, current_user, prop, estate)
+        participant, created = sign_up(current_user, data, prop)
     except WrongAuthor:
         return _form_problem(prop, estates, 403, "This sign-up was made by another user. It is only ever sent "
                                                  "under the login of the person who recorded it.")
@@ -132,20 +145,12 @@ def _form_problem(prop, estates, status: int, reason: str):
 
 # --- The journey ---------------------------------------------------------------------------------------
 
-def _get_participant_or_404(participant_id: int) -> Participant:
-    participant = db.session.scalar(service.visible_participants(current_user)
-                                    .where(Participant.id == participant_id))
-    if participant is None:
-        abort(404)
-    return participant
-
-
 def _journey_context(participant: Participant, **extra) -> dict:
-    context = {"participant": participant, "timeline": service.timeline(participant),
-               "stage": service.current_stage(participant),
-               "show_contact": service.contact_visible(current_user, participant),
-               "can_work": service.can_work_with(current_user, participant),
-               "can_withdraw": service.can_withdraw_consent(current_user, participant),
+    context = {"participant": participant, "timeline": timeline(participant),
+               "stage": current_stage(participant),
+               "show_contact": contact_visible(current_user, participant),
+               "can_work": can_work_with(current_user, participant),
+               "can_withdraw": can_withdraw_consent(current_user, participant),
                "duplicate_of": db.session.get(Participant, participant.possible_duplicate_of_id)
                if participant.possible_duplicate_of_id else None,
                "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
@@ -159,13 +164,13 @@ def _journey_context(participant: Participant, **extra) -> dict:
 @login_required
 def show(participant_id: int):
     """The participant's journey: stages, sessions, referrals and consents, with the forms to add to it."""
-    participant = _get_participant_or_404(participant_id)
+    participant = get_participant_or_404(current_user, participant_id)
     return render("participants/show.html", "participants/_journey.html", **_journey_context(participant))
 
 
 def _journey_post(participant_id: int, form_name: str, action, success: str, *, withdraw=False):
-    participant = _get_participant_or_404(participant_id)
-    allowed = (service.can_withdraw_consent if withdraw else service.can_work_with)(current_user, participant)
+    participant = get_participant_or_404(current_user, participant_id)
+    allowed = (can_withdraw_consent if withdraw else can_work_with)(current_user, participant)
     if not allowed:
         abort(403)
     try:
@@ -187,7 +192,7 @@ def _journey_post(participant_id: int, form_name: str, action, success: str, *, 
 def change_stage(participant_id: int):
     """Record a change of stage."""
     return _journey_post(participant_id, "stage",
-                         lambda p: service.change_stage(current_user, p, request.form), "Stage changed.")
+                         lambda p: journey.change_stage(current_user, p, request.form), "Stage changed.")
 
 
 @bp.post("/<int:participant_id>/sessions")
@@ -195,7 +200,7 @@ def change_stage(participant_id: int):
 def add_session(participant_id: int):
     """Record a 1-2-1 support session."""
     return _journey_post(participant_id, "session",
-                         lambda p: service.add_session(current_user, p, request.form), "Support session added.")
+                         lambda p: journey.add_session(current_user, p, request.form), "Support session added.")
 
 
 @bp.post("/<int:participant_id>/referrals")
@@ -203,7 +208,7 @@ def add_session(participant_id: int):
 def add_referral(participant_id: int):
     """Record a referral to a partner."""
     return _journey_post(participant_id, "referral",
-                         lambda p: service.add_referral(current_user, p, request.form), "Referral added.")
+                         lambda p: journey.add_referral(current_user, p, request.form), "Referral added.")
 
 
 @bp.post("/<int:participant_id>/consents/<int:consent_id>/withdraw")
@@ -211,5 +216,5 @@ def add_referral(participant_id: int):
 def withdraw_consent(participant_id: int, consent_id: int):
     """Withdraw one consent; who did it and when are recorded."""
     return _journey_post(participant_id, "withdraw",
-                         lambda p: service.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
+                         lambda p: consent.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
                          "Consent withdrawn.", withdraw=True)

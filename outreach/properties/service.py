@@ -14,10 +14,11 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
+from ..access import may_void
+from ..clock import org_timezone, time_slot, utcnow
 from ..database import store_once
 from ..extensions import db
-from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit, utcnow
-from ..status import org_timezone, time_slot
+from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit
 from ..validation import Invalid
 
 NOTES_MAX = 1000
@@ -185,15 +186,6 @@ VOID_REASON_MAX = 500
 
 class VoidRefused(Exception):
     """This user may not void this visit."""
-
-
-def may_void(user: User, visit: Visit, estate) -> bool:
-    """Its author, or the lead of the team whose estate it is, may void a visit not yet voided."""
-    if visit.void is not None:
-        return False
-    if visit.worker_id == user.id:
-        return True
-    return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
 
 
 def void_visit(user: User, visit: Visit, estate, reason: str) -> VisitVoid:

@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from ..access import can_record_visits, get_property_or_404
+from ..access import can_record_visits, get_property_or_404, may_void
 from ..extensions import db
 from ..htmx import is_api_request, render
 from ..models import OUTCOMES, Property, Visit
@@ -14,7 +14,6 @@ from .service import (
     VisitInvalid,
     VoidRefused,
     WrongAuthor,
-    may_void,
     parse_visit,
     record_visit,
     void_visit,

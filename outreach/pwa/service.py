@@ -75,7 +75,7 @@ def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tu
         if signup := signup_url(door_id):
             urls.append(signup)
     # The revisit list is the walk list of doors still to cover: a worker may go out with either.
-    urls.append(url_for("coverage.revisits", estate_id=estate.id))
+    urls.append(url_for("revisits.index", estate_id=estate.id))
     return urls, len(door_ids)
 
 

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, case, distinct, exists, func, select
 
+from ..clock import org_timezone
 from ..extensions import db
 from ..funnel.service import (
     INTERVENTIONS,
@@ -45,7 +46,6 @@ from ..models import (
     Visit,
     audit,
 )
-from ..status import org_timezone
 
 SUPPRESS_BELOW = 5
 SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one can be "

@@ -3,9 +3,9 @@ from flask import Blueprint, Response, render_template, request
 from flask_login import current_user, login_required
 
 from ..access import roles_required
+from ..clock import local_today
 from ..funnel.service import parse_filters
 from ..models import SOURCES
-from ..status import local_today
 from .service import (
     FUNNEL_COLUMNS,
     OUTCOME_COLUMNS,

@@ -2,13 +2,12 @@
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import get_estate_or_404, roles_required
-from ..coverage.service import blocks_of, team_workers
-from ..coverage.settings import can_lead
+from ..access import SEES_LEAD_PAGES, can_lead, get_estate_or_404, roles_required
+from ..assignments.service import AssignmentInvalid, assign, end_assignment, estate_assignments, parse_assignment
 from ..extensions import db
 from ..htmx import render, wants_fragment
 from ..models import Assignment
-from .service import AssignmentInvalid, assign, end_assignment, estate_assignments, parse_assignment
+from .service import blocks_of, team_workers
 
 bp = Blueprint("assignments", __name__, url_prefix="/estates")
 
@@ -21,7 +20,7 @@ def _page(estate, status_code=200, errors=None, form=None, message=None):
 
 @bp.get("/<int:estate_id>/assignments")
 @login_required
-@roles_required("lead", "manager")
+@roles_required(*SEES_LEAD_PAGES)
 def index(estate_id: int):
     """Who covers which block/street, and the form to assign one."""
     return _page(get_estate_or_404(current_user, estate_id))

@@ -1,4 +1,4 @@
-"""The estate walk list."""
+"""The walk list of an estate (/estates/<id>): its doors in walking order, searchable, with their status."""
 from flask import Blueprint, request
 from flask_login import current_user, login_required
 

@@ -1,0 +1,220 @@
+"""A participant's journey: stages, 1-2-1 support sessions, referrals, and the timeline that shows them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from sqlalchemy import select
+
+from ..clock import local_today, org_timezone
+from ..extensions import db
+from ..models import (
+    CONSENT_KINDS,
+    CONSENT_METHODS,
+    EVIDENCE,
+    STAGES,
+    Participant,
+    Referral,
+    StageEvent,
+    SupportSession,
+    User,
+)
+from .input import TEXT_MAX, ParticipantInvalid, read_codes
+
+# Stages in journey order; going to an earlier one is "back in time" and needs a reason.
+STAGE_ORDER = {stage: n for n, stage in enumerate(STAGES)}
+SESSION_TOPICS = {
+    "cv": "CV", "job_search": "Job search", "applications": "Applications", "interview": "Interview practice",
+    "training": "Training options", "better_off": "Better-off calculation", "confidence": "Confidence",
+    "digital": "Digital skills", "money": "Money and debt", "childcare": "Childcare", "wellbeing": "Wellbeing",
+    "other": "Other",
+}
+
+
+def current_stage(participant: Participant) -> StageEvent | None:
+    """The latest stage event (by date, then by when it was recorded)."""
+    events = sorted(participant.stage_events, key=lambda e: (e.occurred_on, e.recorded_at, e.id))
+    return events[-1] if events else None
+
+
+@dataclass
+class TimelineEntry:
+    """One dated line of a participant's journey."""
+
+    on: date
+    kind: str  # stage, session, referral, consent, withdrawal
+    title: str
+    details: list[str]
+    by: str | None = None
+    sort_key: tuple = ()
+
+
+def timeline(participant: Participant) -> list[TimelineEntry]:
+    """Every dated thing in the journey, newest first."""
+    tz = org_timezone()
+    sessions = db.session.scalars(select(SupportSession).where(SupportSession.participant_id == participant.id)
+                                  ).all()
+    referrals = db.session.scalars(select(Referral).where(Referral.participant_id == participant.id)).all()
+    ids = ({e.recorded_by_id for e in participant.stage_events} | {s.worker_id for s in sessions}
+           | {r.referred_by_id for r in referrals} | {c.recorded_by_id for c in participant.consents}
+           | {c.withdrawn_by_id for c in participant.consents if c.withdrawn_by_id})
+    users = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    entries: list[TimelineEntry] = []
+    for e in participant.stage_events:
+        details = []
+        if e.hours_per_week is not None:
+            details.append(f"{e.hours_per_week:g} hours a week")
+        if e.evidence:
+            details.append(f"Evidence: {EVIDENCE.get(e.evidence, e.evidence)}")
+        if e.reason:
+            details.append(f"Reason: {e.reason}")
+        entries.append(TimelineEntry(e.occurred_on, "stage", f"Stage: {STAGES[e.stage]}", details,
+                                     users.get(e.recorded_by_id), (e.recorded_at, e.id)))
+    for s in sessions:
+        details = [f"{s.minutes} minutes"]
+        if s.topics:
+            details.append("Topics: " + ", ".join(SESSION_TOPICS.get(t, t) for t in s.topics))
+        if s.notes:
+            details.append(s.notes)
+        entries.append(TimelineEntry(s.held_on, "session", "1-2-1 support session", details,
+                                     users.get(s.worker_id), (s.recorded_at, s.id)))
+    for r in referrals:
+        details = [f"Outcome: {r.outcome}" + (f" ({r.outcome_on:%-d %b %Y})" if r.outcome_on else "")
+                   ] if r.outcome else ["Outcome not known yet"]
+        entries.append(TimelineEntry(r.referred_on, "referral", f"Referred to {r.partner}", details,
+                                     users.get(r.referred_by_id), (r.referred_on, r.id)))
+    for c in participant.consents:
+        what = CONSENT_KINDS[c.kind] + (f": {c.partner_name}" if c.partner_name else "")
+        entries.append(TimelineEntry(c.recorded_at.astimezone(tz).date(), "consent", f"Consent given: {what}",
+                                     [f"{CONSENT_METHODS.get(c.method, c.method)}, wording {c.wording_version}"],
+                                     users.get(c.recorded_by_id), (c.recorded_at, c.id)))
+        if c.withdrawn_at:
+            entries.append(TimelineEntry(c.withdrawn_at.astimezone(tz).date(), "withdrawal",
+                                         f"Consent withdrawn: {what}",
+                                         [c.withdrawal_reason] if c.withdrawal_reason else [],
+                                         users.get(c.withdrawn_by_id), (c.withdrawn_at, c.id)))
+    entries.sort(key=lambda x: (x.on, _as_utc(x.sort_key[0]) if x.sort_key else None, x.sort_key[1:]),
+                 reverse=True)
+    return entries
+
+
+def _as_utc(value):
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+
+
+def _date(form, name: str, errors, label: str, *, required=True) -> date | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        if required:
+            errors[name] = f"Give the {label}."
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = f"Give the {label} as a date."
+        return None
+    if value > local_today():
+        errors[name] = f"The {label} can't be in the future."
+    return value
+
+
+def change_stage(user: User, participant: Participant, form) -> StageEvent:
+    """Record a stage change; one that goes back in time (date or sequence) needs a reason."""
+    errors: dict[str, str] = {}
+    stage = (form.get("stage") or "").strip()
+    if stage not in STAGES:
+        errors["stage"] = "Choose the new stage."
+    occurred_on = _date(form, "occurred_on", errors, "date of the change")
+    reason = (form.get("reason") or "").strip() or None
+    if reason and len(reason) > TEXT_MAX:
+        errors["reason"] = f"Keep the reason under {TEXT_MAX} characters."
+    hours = None
+    raw_hours = (form.get("hours_per_week") or "").strip()
+    if raw_hours:
+        try:
+            hours = float(raw_hours)
+            if not 0 < hours <= 80:
+                raise ValueError
+        except ValueError:
+            errors["hours_per_week"] = "Give the hours a week as a number from 1 to 80."
+    elif stage == "job_started":
+        errors["hours_per_week"] = "Give the hours a week of the job."
+    if hours is not None and stage not in ("job_started", "progression") and "hours_per_week" not in errors:
+        errors["hours_per_week"] = "Hours a week go with a job start or a progression only."
+    evidence = (form.get("evidence") or "").strip() or None
+    if evidence not in (None, *EVIDENCE):
+        errors["evidence"] = "Choose the evidence from the list."
+    if stage == "closed" and not reason:
+        errors["reason"] = "Say why the journey is closed."
+    latest = current_stage(participant)
+    if latest is not None and stage in STAGES and occurred_on and not reason and "reason" not in errors:
+        if occurred_on < latest.occurred_on:
+            errors["reason"] = (f"This date is before the latest stage ({STAGES[latest.stage]}, "
+                                f"{latest.occurred_on:%-d %b %Y}): say why.")
+        elif STAGE_ORDER[stage] < STAGE_ORDER[latest.stage]:
+            errors["reason"] = (f"{STAGES[stage]} comes before the current stage ({STAGES[latest.stage]}): "
+                                "say why it goes back.")
+    if occurred_on and occurred_on < participant.signed_up_at.astimezone(org_timezone()).date():
+        errors["occurred_on"] = "The date is before they signed up."
+    if errors:
+        raise ParticipantInvalid(errors)
+    event = StageEvent(participant_id=participant.id, stage=stage, occurred_on=occurred_on, recorded_by_id=user.id,
+                       hours_per_week=hours, evidence=evidence, reason=reason)
+    db.session.add(event)
+    db.session.commit()
+    return event
+
+
+def add_session(user: User, participant: Participant, form) -> SupportSession:
+    """Record a 1-2-1 support session; the first one makes a signed-up participant active."""
+    errors: dict[str, str] = {}
+    held_on = _date(form, "held_on", errors, "date of the session")
+    if held_on and held_on < participant.signed_up_at.astimezone(org_timezone()).date():
+        errors["held_on"] = "The session is before they signed up."
+    raw = (form.get("minutes") or "").strip()
+    minutes = int(raw) if raw.isdigit() else None
+    if minutes is None or not 1 <= minutes <= 600:
+        errors["minutes"] = "Give the length in minutes, from 1 to 600."
+    topics = read_codes(form, "topics", SESSION_TOPICS, errors, "topics")
+    notes = (form.get("notes") or "").strip() or None
+    if notes and len(notes) > TEXT_MAX:
+        errors["notes"] = f"Keep the note under {TEXT_MAX} characters."
+    if errors:
+        raise ParticipantInvalid(errors)
+    session = SupportSession(participant_id=participant.id, worker_id=user.id, held_on=held_on, minutes=minutes,
+                             topics=list(topics), notes=notes)
+    db.session.add(session)
+    latest = current_stage(participant)
+    if latest is not None and latest.stage == "signed_up" and held_on >= latest.occurred_on:
+        db.session.add(StageEvent(participant_id=participant.id, stage="active", occurred_on=held_on,
+                                  recorded_by_id=user.id))
+    db.session.commit()
+    return session
+
+
+def add_referral(user: User, participant: Participant, form) -> Referral:
+    """Record a referral to a partner, with its outcome when known."""
+    errors: dict[str, str] = {}
+    partner = (form.get("partner") or "").strip()
+    if not partner:
+        errors["partner"] = "Name the partner (e.g. Wirral Met College)."
+    elif len(partner) > 200:
+        errors["partner"] = "Keep the partner's name under 200 characters."
+    referred_on = _date(form, "referred_on", errors, "date of the referral")
+    outcome = (form.get("outcome") or "").strip() or None
+    if outcome and len(outcome) > 200:
+        errors["outcome"] = "Keep the outcome under 200 characters."
+    outcome_on = _date(form, "outcome_on", errors, "date of the outcome", required=False)
+    if outcome_on and not outcome:
+        errors["outcome"] = "Say what the outcome was, or leave its date empty."
+    if outcome_on and referred_on and outcome_on < referred_on:
+        errors["outcome_on"] = "The outcome can't be before the referral."
+    if errors:
+        raise ParticipantInvalid(errors)
+    referral = Referral(participant_id=participant.id, partner=partner, referred_on=referred_on,
+                        referred_by_id=user.id, outcome=outcome, outcome_on=outcome_on)
+    db.session.add(referral)
+    db.session.commit()
+    return referral

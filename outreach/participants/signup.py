@@ -1,0 +1,231 @@
+"""Sign-up with consent, at a door or not (drop-in, referral), and the possible duplicates it flags.
+
+Sign-up is a write made on the phone like a visit: idempotent by the participant's UUID, the same UUID
+with other content is a conflict, and the `signed_up` visit at the door is stored in the same transaction
+(through the visit service, so visits are written in one place only).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import func, or_, select
+
+from ..access import visible_participants
+from ..clock import org_timezone, utcnow
+from ..database import store_once
+from ..extensions import db
+from ..models import (
+    AGE_BANDS,
+    BARRIERS,
+    CONSENT_KINDS,
+    CONSENT_METHODS,
+    INTERESTS,
+    SOURCES,
+    SPECIAL_CATEGORY_BARRIERS,
+    STATUS_AT_SIGNUP,
+    ConsentRecord,
+    Estate,
+    Participant,
+    Property,
+    StageEvent,
+    User,
+)
+from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
+from .input import NAME_MAX, ParticipantInvalid, read_codes
+
+# The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
+# Change both together: a record says which wording the resident agreed to.
+WORDING_VERSION = "2026-11-v1"
+# The visit recorded with a sign-up gets a UUID derived from the participant's, so a replay finds it again.
+VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
+
+
+class ParticipantConflict(Exception):
+    """This UUID was already received with other content."""
+
+    def __init__(self, existing: Participant):
+        super().__init__("A different sign-up was already received with this identity.")
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    """One consent given at sign-up."""
+
+    kind: str
+    partner_name: str | None = None
+
+
+@dataclass(frozen=True)
+class SignUpInput:
+    """A validated sign-up, as it will be stored."""
+
+    uuid: str
+    recorded_at: datetime
+    estate_id: int
+    property_id: int | None
+    first_name: str
+    last_name: str
+    phone: str | None
+    email: str | None
+    preferred_contact: str | None
+    age_band: str | None
+    source: str
+    status_at_signup: str | None
+    barriers: tuple[str, ...]
+    interests: tuple[str, ...]
+    method: str
+    consents: tuple[ConsentInput, ...] = field(default_factory=tuple)
+
+    def content_hash(self, author_id: int) -> str:
+        """A digest of everything the phone decided: a replay must match it exactly."""
+        content = {k: v for k, v in self.__dict__.items() if k not in {"uuid", "consents", "recorded_at"}}
+        content["recorded_at"] = self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        content["consents"] = sorted([c.kind, c.partner_name or ""] for c in self.consents)
+        content["author"] = author_id
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=list).encode()).hexdigest()
+
+
+def normalise_phone(text: str) -> str:
+    """Digits (and a leading +) only, so the same number written two ways is found as one."""
+    text = text.strip()
+    return ("+" if text.startswith("+") else "") + re.sub(r"\D", "", text)
+
+
+def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None) -> SignUpInput:
+    """Validate a sign-up form (a form or a dict); raise ParticipantInvalid with every problem at once."""
+    errors: dict[str, str] = {}
+    check_author(form, user)
+    uuid = parse_uuid(form, errors)
+    recorded_at, _ = parse_recorded_at(form, errors)
+    if estate is None:
+        errors["estate_id"] = "Choose the estate the resident lives on."
+
+    first = (form.get("first_name") or "").strip()
+    last = (form.get("last_name") or "").strip()
+    for name, value, label in (("first_name", first, "first name"), ("last_name", last, "last name")):
+        if not value:
+            errors[name] = f"Give the resident's {label}."
+        elif len(value) > NAME_MAX:
+            errors[name] = f"Keep the {label} under {NAME_MAX} characters."
+
+    phone = normalise_phone(form.get("phone") or "") or None
+    if phone and not 10 <= len(phone.lstrip("+")) <= 15:
+        errors["phone"] = "Give a phone number of 10 to 15 digits, e.g. 07700 900123."
+    email = (form.get("email") or "").strip().lower() or None
+    if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
+        errors["email"] = "Give an email address like name@example.org, or leave it empty."
+    preferred = (form.get("preferred_contact") or "").strip() or None
+    if preferred not in (None, "phone", "text", "email", "visit"):
+        errors["preferred_contact"] = "Choose how they prefer to be contacted."
+    elif preferred == "email" and not email:
+        errors["preferred_contact"] = "They prefer email: give their email address."
+    elif preferred in ("phone", "text") and not phone:
+        errors["preferred_contact"] = "They prefer phone or text: give their phone number."
+
+    age_band = (form.get("age_band") or "").strip() or None
+    if age_band not in (None, *AGE_BANDS):
+        errors["age_band"] = "Choose an age band from the list."
+    source = (form.get("source") or ("door_knock" if prop else "")).strip()
+    if source not in SOURCES:
+        errors["source"] = "Choose how they came to us."
+    elif prop is not None and source != "door_knock":
+        errors["source"] = "A sign-up at a door comes from the door knock."
+    status = (form.get("status_at_signup") or "").strip() or None
+    if status not in (None, *STATUS_AT_SIGNUP):
+        errors["status_at_signup"] = "Choose their work status from the list."
+    barriers = read_codes(form, "barriers", BARRIERS, errors, "barriers")
+    interests = read_codes(form, "interests", INTERESTS, errors, "interests")
+    method = (form.get("consent_method") or "verbal_at_door").strip()
+    if method not in CONSENT_METHODS:
+        errors["consent_method"] = "Choose how consent was given."
+
+    given = set(read_codes(form, "consents", CONSENT_KINDS, errors, "consents"))
+    partner = (form.get("partner_name") or "").strip() or None
+    if "data_processing" not in given:
+        errors["consents"] = ("Nothing can be stored without consent to data processing: read the wording "
+                              "and tick it, or don't sign them up.")
+    if (phone or email) and "contact" not in given:
+        errors["phone" if phone else "email"] = ("Contact details can be kept only with consent to contact: "
+                                                 "tick it, or leave them empty.")
+    if "partner_sharing" in given and not partner:
+        errors["partner_name"] = "Name the partner they agreed we may share with."
+    elif partner and "partner_sharing" not in given:
+        errors["partner_name"] = "Tick consent to share with this partner, or leave the name empty."
+    elif partner and len(partner) > 200:
+        errors["partner_name"] = "Keep the partner's name under 200 characters."
+    special = set(barriers) & SPECIAL_CATEGORY_BARRIERS
+    if special and "special_category" not in given:
+        names = ", ".join(BARRIERS[b].lower() for b in sorted(special))
+        errors["barriers"] = (f"A {names} barrier is special-category data: it can be saved only with explicit "
+                              "consent for special-category data. Tick that consent, or untick the barrier.")
+    if errors:
+        raise ParticipantInvalid(errors)
+    consents = tuple(ConsentInput(kind, partner if kind == "partner_sharing" else None)
+                     for kind in CONSENT_KINDS if kind in given)
+    return SignUpInput(uuid, recorded_at, estate.id, prop.id if prop else None, first, last, phone, email,
+                       preferred, age_band, source, status, barriers, interests, method, consents)
+
+
+def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Participant, bool]:
+    """Store the participant once, with consents, the first stage and (at a door) the signed_up visit."""
+    digest = data.content_hash(user.id)
+
+    def write() -> Participant:
+        visit = None
+        if prop is not None:
+            # The visit's UUID comes from the participant's, so a replay makes the very same visit.
+            visit_input = VisitInput(str(uuidlib.uuid5(VISIT_NAMESPACE, data.uuid)), "signed_up",
+                                     data.recorded_at, None, None, None)
+            visit = add_visit(user, prop, visit_input)
+            db.session.flush()
+        participant = Participant(
+            uuid=data.uuid, estate_id=data.estate_id, property_id=data.property_id,
+            visit_id=visit.id if visit else None, created_by_id=user.id, first_name=data.first_name,
+            last_name=data.last_name, phone=data.phone, email=data.email,
+            preferred_contact=data.preferred_contact, age_band=data.age_band, source=data.source,
+            status_at_signup=data.status_at_signup, barriers=list(data.barriers),
+            interests=list(data.interests), signed_up_at=data.recorded_at, received_at=utcnow(),
+            content_hash=digest,
+        )
+        participant.possible_duplicate_of_id = find_duplicate(data)
+        db.session.add(participant)
+        db.session.flush()
+        for consent in data.consents:
+            db.session.add(ConsentRecord(participant_id=participant.id, kind=consent.kind,
+                                         partner_name=consent.partner_name, method=data.method,
+                                         wording_version=WORDING_VERSION, recorded_at=data.recorded_at,
+                                         recorded_by_id=user.id))
+        db.session.add(StageEvent(participant_id=participant.id, stage="signed_up",
+                                  occurred_on=data.recorded_at.astimezone(org_timezone()).date(),
+                                  recorded_by_id=user.id))
+        return participant
+
+    return store_once(Participant, data.uuid, digest, write, ParticipantConflict)
+
+
+def find_duplicate(data: SignUpInput) -> int | None:
+    """The earliest participant who may be the same person: same name at the same door, or same phone/email."""
+    same = []
+    if data.property_id is not None:
+        same.append((Participant.property_id == data.property_id)
+                    & (func.lower(Participant.first_name) == data.first_name.lower())
+                    & (func.lower(Participant.last_name) == data.last_name.lower()))
+    if data.phone:
+        same.append(Participant.phone == data.phone)
+    if data.email:
+        same.append(Participant.email == data.email)
+    if not same:
+        return None
+    return db.session.scalar(select(Participant.id).where(or_(*same)).order_by(Participant.id).limit(1))
+
+
+def possible_duplicates(user) -> list[Participant]:
+    """Participants flagged as possibly the same person as an earlier one, for the lead to resolve."""
+    return db.session.scalars(visible_participants(user).where(Participant.possible_duplicate_of_id.is_not(None))
+                              .order_by(Participant.id.desc())).all()
