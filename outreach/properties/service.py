@@ -189,19 +189,23 @@ class VoidRefused(Exception):
 
 def may_void(user: User, visit: Visit, estate) -> bool:
     """Its author, or the lead of the team whose estate it is, may void a visit not yet voided."""
-    if visit.void is not None:
-        return False
+    return visit.void is None and _may_correct(user, visit, estate)
+
+
+def _may_correct(user: User, visit: Visit, estate) -> bool:
+    """Its author, or the lead of the team whose estate it is (whether or not it is voided yet)."""
     if visit.worker_id == user.id:
         return True
     return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
 
 
 def void_visit(user: User, visit: Visit, estate, reason: str) -> VisitVoid:
-    """Void a visit with a reason; voiding it again changes nothing and answers the first void."""
+    """Void a visit with a reason (if the user may); voiding it again changes nothing, answers the first void."""
+    # Permission first: answering "already voided" to anyone would tell them what they may not touch.
+    if not _may_correct(user, visit, estate):
+        raise VoidRefused()
     if visit.void is not None:
         return visit.void
-    if not may_void(user, visit, estate):
-        raise VoidRefused()
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise VisitInvalid({"reason": "Say in a few words why this visit is wrong."})
