@@ -143,3 +143,27 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, log
     cells = [cell for row in rows(personal) for cell in row]
     for key in ("first", "last", "address", "postcode", "phone"):
         assert "'" + payloads[key] in cells, key
+
+
+TOO_LONG = "A period can be at most 10 years long"
+OUT_OF_TIME = "Give a date from 2000 to 2099"
+
+
+@pytest.mark.parametrize("query, message", [({"from": "0001-01-01"}, OUT_OF_TIME),
+                                            ({"from": "2000-01-01", "to": "2026-01-31"}, TOO_LONG),
+                                            ({"from": "2012-01-01"}, TOO_LONG),
+                                            ({"from": "2026-01-01", "to": "9999-12-31"}, OUT_OF_TIME),
+                                            ({"from": "9999-12-01", "to": "9999-12-31"}, OUT_OF_TIME)])
+def test_a_period_too_long_or_out_of_time_is_refused_with_a_clear_message(client, world, login_as, query, message):
+    login_as("manager")
+    for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/funnel"):
+        response = client.get(url, query_string=query)
+        assert response.status_code == 422, (url, query)
+        assert message in response.get_data(as_text=True), url
+
+
+def test_a_period_of_the_longest_allowed_span_is_reported(client, world, login_as):
+    login_as("manager")
+    response = client.get("/reports/funnel.csv", query_string={"from": "2016-12-01", "to": "2026-11-30"})
+    assert response.status_code == 200 and rows(response)[0][:2] == ["estate", "month"]
+
