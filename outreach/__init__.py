@@ -37,6 +37,8 @@ def register_extensions(app: Flask) -> None:
     init_request_limits(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from .auth.limits import init_login_limits
+    init_login_limits(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

@@ -65,7 +65,7 @@ def postgres_database():
     engine.dispose()
 
 
-def _make_app(uri: str):
+def _make_app(uri: str, **settings):
     return create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": uri,
@@ -73,6 +73,7 @@ def _make_app(uri: str):
         "STRICT_TEMPLATES": True,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        **settings,
     })
 
 

@@ -1,9 +1,11 @@
 """Signing in: checking a password, keeping `next` on this site, changing a password."""
 import secrets
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from ..extensions import db
@@ -11,13 +13,22 @@ from ..models import User, audit, utcnow
 
 
 def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None (same answer for every failure)."""
+    """The active user with this email and password, or None (same answer, and same work, for every failure)."""
     user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    if user is None or not user.active or not user.check_password(password):
+    # A password is hashed whether or not the account exists or is active: an unknown email answering in
+    # 3 ms and a known one in 70 ms would tell anyone which emails have accounts.
+    matches = user.check_password(password) if user is not None else check_password_hash(_dummy_hash(), password)
+    if user is None or not user.active or not matches:
         return None
     user.last_login_at = utcnow()
     db.session.commit()
     return user
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash made as User.set_password makes one (same method, same cost), of a password nobody knows."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def safe_next(target: str | None) -> str | None:
