@@ -38,7 +38,9 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     from .auth.limits import init_login_limits
+    from .headers import init_security_headers
     init_login_limits(app)
+    init_security_headers(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
