@@ -140,6 +140,20 @@ def db(app):
     return _db
 
 
+@pytest.fixture
+def another_app(app):
+    """Make more app instances on the test's database with other settings (their engines closed after)."""
+    made = []
+
+    def make(**settings):
+        made.append(_make_app(app.config["SQLALCHEMY_DATABASE_URI"], **settings))
+        return made[-1]
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
+
+
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -2,7 +2,6 @@
 import re
 from pathlib import Path
 
-from tests.conftest import _make_app
 from tests.test_participants import signed_up
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -46,21 +45,20 @@ def test_errors_and_refusals_carry_the_headers_too(client):
         assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_https_is_kept_once_served_over_https_and_not_promised_over_http(app, client):
+def test_https_is_kept_once_served_over_https_and_not_promised_over_http(client, another_app):
     assert "Strict-Transport-Security" not in client.get("/login").headers
     secure = client.get("/login", base_url="https://localhost")
     assert secure.headers["Strict-Transport-Security"] == "max-age=31536000"
     # Behind the trusted proxy that ends TLS, the proxy says the request came over HTTPS.
-    proxied = _make_app(app.config["SQLALCHEMY_DATABASE_URI"], TRUSTED_PROXIES=1).test_client()
+    proxied = another_app(TRUSTED_PROXIES=1).test_client()
     behind = proxied.get("/login", headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "198.51.100.7"})
     assert behind.headers["Strict-Transport-Security"] == "max-age=31536000"
     forged = client.get("/login", headers={"X-Forwarded-Proto": "https"})  # no proxy trusted: ignored
     assert "Strict-Transport-Security" not in forged.headers
 
 
-def test_map_tiles_from_the_configured_server_are_allowed_and_no_other(app):
-    tiled = _make_app(app.config["SQLALCHEMY_DATABASE_URI"],
-                      MAP_TILE_URL="https://{s}.tile.example.org/{z}/{x}/{y}.png").test_client()
+def test_map_tiles_from_the_configured_server_are_allowed_and_no_other(app, another_app):
+    tiled = another_app(MAP_TILE_URL="https://{s}.tile.example.org/{z}/{x}/{y}.png").test_client()
     assert policy(tiled.get("/login"))["img-src"] == "'self' https://*.tile.example.org"
     assert policy(app.test_client().get("/login"))["img-src"] == "'self'"
 

@@ -8,7 +8,7 @@ import pytest
 
 from outreach.extensions import db
 from tests import factories
-from tests.conftest import CSRF_RE, _make_app, csrf_from
+from tests.conftest import CSRF_RE, csrf_from
 from tests.test_import import GOOD, upload
 
 
@@ -74,11 +74,15 @@ def redis_url() -> str:
     return REDIS_URL
 
 
-def instance(app, **settings):
-    """Another app instance on the same database, with sign-in limits on (the suite turns them off)."""
-    limits = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "100 per minute", "RATELIMIT_LOGIN_FAILURES": "100 per hour",
-              "RATELIMIT_STORAGE_URI": "memory://", "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
-    return _make_app(app.config["SQLALCHEMY_DATABASE_URI"], **{**limits, **settings})
+@pytest.fixture
+def instance(another_app):
+    """Make app instances with sign-in limits on (the suite turns them off), each counting apart by default."""
+    def make(**settings):
+        limits = {"RATELIMIT_ENABLED": True, "RATELIMIT_LOGIN": "100 per minute",
+                  "RATELIMIT_LOGIN_FAILURES": "100 per hour", "RATELIMIT_STORAGE_URI": "memory://",
+                  "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        return another_app(**{**limits, **settings})
+    return make
 
 
 def attempt(server, email: str, password: str, address: str, forwarded_for: str | None = None):
@@ -91,23 +95,23 @@ def attempt(server, email: str, password: str, address: str, forwarded_for: str 
                        environ_base=environ, headers=headers).status_code
 
 
-def test_the_login_limit_holds_across_two_instances_sharing_redis(app, world, redis_url):
+def test_the_login_limit_holds_across_two_instances_sharing_redis(world, instance, redis_url):
     prefix = f"test-{uuid.uuid4().hex}"  # this run's own counts, whatever else uses the server
-    one, two = (instance(app, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+    one, two = (instance(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
                          RATELIMIT_LOGIN="4 per minute") for _ in range(2))
     answers = [attempt(server, f"nobody{n}@example.org", "guess", ATTACKER)
                for n, server in enumerate([one, two, one, two, one, two])]
     assert answers == [401, 401, 401, 401, 429, 429], "four tries in all, whichever instance answers"
     # Positive control: counted per process, two instances would have allowed four tries each.
-    alone = [instance(app, RATELIMIT_LOGIN="4 per minute") for _ in range(2)]
+    alone = [instance(RATELIMIT_LOGIN="4 per minute") for _ in range(2)]
     answers = [attempt(server, f"nobody{n}@example.org", "guess", ATTACKER)
                for n, server in enumerate(alone * 3)]
     assert answers.count(401) == 6
 
 
-def test_an_attackers_failures_do_not_lock_the_real_user_out(app, world, redis_url):
+def test_an_attackers_failures_do_not_lock_the_real_user_out(world, instance, redis_url):
     prefix = f"test-{uuid.uuid4().hex}"
-    one, two = (instance(app, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+    one, two = (instance(RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
                          RATELIMIT_LOGIN_FAILURES="5 per hour") for _ in range(2))
     email = world["worker"].email
     answers = [attempt(server, email, f"guess {n}", ATTACKER) for n, server in enumerate([one, two] * 4)]
@@ -117,28 +121,28 @@ def test_an_attackers_failures_do_not_lock_the_real_user_out(app, world, redis_u
     assert attempt(one, world["lead"].email, factories.PASSWORD, ATTACKER) == 303, "other accounts are theirs"
 
 
-def test_a_right_password_does_not_count_as_a_failure(app, world):
-    server = instance(app, RATELIMIT_LOGIN_FAILURES="2 per hour")
+def test_a_right_password_does_not_count_as_a_failure(world, instance):
+    server = instance(RATELIMIT_LOGIN_FAILURES="2 per hour")
     for _ in range(4):
         assert attempt(server, world["worker"].email, factories.PASSWORD, RESIDENT_WORKER) == 303
 
 
-def test_every_attempt_from_one_address_counts_whatever_the_account(app, world):
-    server = instance(app, RATELIMIT_LOGIN="3 per minute")
+def test_every_attempt_from_one_address_counts_whatever_the_account(world, instance):
+    server = instance(RATELIMIT_LOGIN="3 per minute")
     answers = [attempt(server, f"someone{n}@example.org", "guess", ATTACKER) for n in range(4)]
     assert answers == [401, 401, 401, 429]
     assert attempt(server, world["worker"].email, factories.PASSWORD, RESIDENT_WORKER) == 303
 
 
-def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(app, world):
-    direct = instance(app, RATELIMIT_LOGIN="2 per minute")
+def test_x_forwarded_for_is_ignored_unless_a_proxy_is_trusted(world, instance):
+    direct = instance(RATELIMIT_LOGIN="2 per minute")
     # Without a trusted proxy, a forged header does not make each guess come from somewhere new.
     answers = [attempt(direct, "a@example.org", "guess", ATTACKER, forwarded_for=f"192.0.2.{n}") for n in range(3)]
     assert answers == [401, 401, 429]
 
 
-def test_behind_one_trusted_proxy_each_client_is_counted_apart(app, world):
-    proxied = instance(app, RATELIMIT_LOGIN="2 per minute", TRUSTED_PROXIES=1)
+def test_behind_one_trusted_proxy_each_client_is_counted_apart(world, instance):
+    proxied = instance(RATELIMIT_LOGIN="2 per minute", TRUSTED_PROXIES=1)
     answers = [attempt(proxied, "a@example.org", "guess", PROXY, forwarded_for=ATTACKER) for _ in range(3)]
     assert answers == [401, 401, 429]
     assert attempt(proxied, world["worker"].email, factories.PASSWORD, PROXY, forwarded_for=RESIDENT_WORKER) == 303
@@ -146,8 +150,8 @@ def test_behind_one_trusted_proxy_each_client_is_counted_apart(app, world):
     assert attempt(proxied, "a@example.org", "guess", PROXY, forwarded_for=f"192.0.2.9, {ATTACKER}") == 429
 
 
-def test_the_change_password_form_limits_wrong_current_passwords(app, world):
-    server = instance(app, RATELIMIT_PASSWORD_CHANGE="3 per hour")
+def test_the_change_password_form_limits_wrong_current_passwords(world, instance):
+    server = instance(RATELIMIT_PASSWORD_CHANGE="3 per hour")
     client = server.test_client()
     token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
     assert client.post("/login", data={"email": world["worker"].email, "password": factories.PASSWORD,
@@ -160,7 +164,7 @@ def test_the_change_password_form_limits_wrong_current_passwords(app, world):
     assert client.post("/password", data={**form, "current_password": factories.PASSWORD}).status_code == 429
 
 
-def test_an_unknown_email_costs_the_same_password_hashing_as_a_known_one(app, world, monkeypatch):
+def test_an_unknown_email_costs_the_same_password_hashing_as_a_known_one(world, instance, monkeypatch):
     world["worker"].set_password(factories.PASSWORD)  # hashed as in production, not the suite's cheap way
     db.session.commit()
     calls = []
@@ -170,7 +174,7 @@ def test_an_unknown_email_costs_the_same_password_hashing_as_a_known_one(app, wo
         calls.append((kwargs.get("n"), kwargs.get("r"), kwargs.get("p")))
         return real_scrypt(*args, **kwargs)
     monkeypatch.setattr(hashlib, "scrypt", counted)
-    server = instance(app)
+    server = instance()
     for email in (world["worker"].email, "nobody@example.org"):
         assert attempt(server, email, "wrong password", RESIDENT_WORKER) == 401
     assert len(calls) == 2 and calls[0] == calls[1], calls
