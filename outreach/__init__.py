@@ -33,7 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
-    from .limits import init_request_limits
+    from .request_size import init_request_limits
     init_request_limits(app)
     csrf.init_app(app)
     limiter.init_app(app)

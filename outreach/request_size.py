@@ -1,4 +1,4 @@
-"""What one request may cost: how much it may send, and which page may take more (the property import)."""
+"""What one request may send: MAX_CONTENT_LENGTH, and the page that may take more (the property import)."""
 from flask import Flask, request
 from flask_login import current_user
 
