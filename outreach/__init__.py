@@ -33,8 +33,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
+    from .request_size import init_request_limits
+    init_request_limits(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    from .auth.limits import init_login_limits
+    from .headers import init_security_headers
+    init_login_limits(app)
+    init_security_headers(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -108,6 +114,10 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):
         return page(404, "Not found", "There is nothing here, or it is not on your team's estates.")
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return page(413, "Too large", "What was sent is larger than this page accepts. Nothing was saved.")
 
     @app.errorhandler(429)
     def too_many(error):

@@ -95,11 +95,14 @@ def can_lead(user, estate: Estate) -> bool:
     return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
 
 
+def may_correct(user, visit: Visit, estate: Estate) -> bool:
+    """Its author, or the lead of the team whose estate it is (whether or not it is voided yet)."""
+    return visit.worker_id == user.id or can_lead(user, estate)
+
+
 def may_void(user, visit: Visit, estate: Estate) -> bool:
     """Its author, or the lead of the team whose estate it is, may void a visit not yet voided."""
-    if visit.void is not None:
-        return False
-    return visit.worker_id == user.id or can_lead(user, estate)
+    return visit.void is None and may_correct(user, visit, estate)
 
 
 # --- Participants -----------------------------------------------------------------------------------

@@ -45,10 +45,23 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Changing it makes every phone install a new service worker without a change to a static file.
         "OFFLINE_VERSION_SALT": os.environ.get("OFFLINE_VERSION_SALT", ""),
+        # Sign-in attempts per client address; failed ones per account from one address; wrong current
+        # passwords per user on the change-password form (outreach/auth/limits.py says why these three).
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "20 per minute"),
+        "RATELIMIT_LOGIN_FAILURES": os.environ.get("RATELIMIT_LOGIN_FAILURES", "10 per hour"),
+        "RATELIMIT_PASSWORD_CHANGE": os.environ.get("RATELIMIT_PASSWORD_CHANGE", "10 per hour"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "outreach"),
+        # How many reverse proxies in front of the app append to X-Forwarded-For (0: trust no such header).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
+        # The longest period a funnel or report may cover; longer ones are refused (422), not run.
+        "MAX_PERIOD_YEARS": int(os.environ.get("MAX_PERIOD_YEARS", "10")),
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # Bodies larger than this are refused unread (413): a form or a replayed record is a few KB.
+        "MAX_CONTENT_LENGTH": int(float(os.environ.get("MAX_REQUEST_MB", "2")) * 1024 * 1024),
+        # The admin's property import (a CSV) may be larger; a little over the file limit for the form around it.
+        "MAX_IMPORT_LENGTH": int(float(os.environ.get("MAX_IMPORT_MB", "21")) * 1024 * 1024),
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "12"))),
     }
 

@@ -65,7 +65,7 @@ def postgres_database():
     engine.dispose()
 
 
-def _make_app(uri: str):
+def _make_app(uri: str, **settings):
     return create_app({
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": uri,
@@ -73,6 +73,7 @@ def _make_app(uri: str):
         "STRICT_TEMPLATES": True,
         "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
+        **settings,
     })
 
 
@@ -137,6 +138,20 @@ def app(request, tmp_path):
 @pytest.fixture
 def db(app):
     return _db
+
+
+@pytest.fixture
+def another_app(app):
+    """Make more app instances on the test's database with other settings (their engines closed after)."""
+    made = []
+
+    def make(**settings):
+        made.append(_make_app(app.config["SQLALCHEMY_DATABASE_URI"], **settings))
+        return made[-1]
+    yield make
+    for other in made:
+        with other.app_context():
+            _db.engine.dispose()
 
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')

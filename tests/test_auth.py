@@ -155,3 +155,44 @@ def test_signing_out_is_a_post_and_ends_the_session(client, world, login_as):
     assert "You are signed out." in client.get("/login").get_data(as_text=True)
     after = client.get("/")
     assert after.status_code == 302 and location(after).startswith("/login")
+
+
+# --- Choosing a password ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("guessable, why", [
+    ("aaaaaaaaaa", 'Repeats like "aaa" are easy to guess.'),
+    ("1234567890", "This is a top-100 common password."),
+    ("password123", "This is a very common password."),
+    ("worker12345", "Too easy to guess. Add another word or two."),  # the user's own email, and digits
+])
+def test_a_common_or_guessable_password_is_refused_and_the_form_says_why(client, world, login_as, guessable, why):
+    login_as("worker")
+    response = client.post("/password", data={"csrf_token": client.csrf, "current_password": PASSWORD,
+                                              "new_password": guessable, "confirm_password": guessable})
+    assert response.status_code == 422
+    page = text(response)
+    assert 'id="new_password-error"' in page and why in page
+    assert world["worker"].check_password(PASSWORD), "the password is unchanged"
+
+
+def test_a_long_uncommon_passphrase_is_accepted(client, world, login_as):
+    login_as("worker")
+    response = client.post("/password", data={"csrf_token": client.csrf, "current_password": PASSWORD,
+                                              "new_password": "tram kettle violet march",
+                                              "confirm_password": "tram kettle violet march"})
+    assert response.status_code == 303
+    assert world["worker"].check_password("tram kettle violet march")
+
+
+def test_the_password_rule_is_the_same_for_an_admin_setting_up_a_user(app, world):
+    runner = app.test_cli_runner()
+    weak = runner.invoke(args=["create-user", "--email", "n@example.org", "--name", "N", "--role", "manager",
+                               "--password", "1234567890"])
+    assert weak.exit_code == 1 and "common password" in weak.output
+
+
+def test_the_demo_and_test_passwords_pass_the_rule(app):
+    from outreach.auth.service import password_problem
+    from outreach.demo import DEMO_PASSWORD
+    assert password_problem(DEMO_PASSWORD, "worker@demo.outreach", "Wendy Worker") is None
+    assert password_problem(PASSWORD, "worker@test.outreach", "Wendy Worker") is None

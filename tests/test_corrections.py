@@ -97,3 +97,15 @@ def test_voiding_twice_keeps_the_first_reason(client, login_as, world):
     assert void(client, world, visit, reason="Second reason").status_code == 303
     db.session.expire_all()
     assert db.session.scalars(select(VisitVoid.reason)).all() == ["First reason"]
+
+
+def test_voiding_an_already_voided_visit_still_asks_whether_you_may(client, login_as, world):
+    visit = a_visit(world)
+    login_as("worker")
+    assert void(client, world, visit, reason="First reason").status_code == 303
+    login_as("worker2")  # same team, not the author, not the lead
+    assert void(client, world, visit, reason="Trying my luck").status_code == 403
+    login_as("manager")
+    assert void(client, world, visit, reason="Trying my luck").status_code == 403
+    db.session.expire_all()
+    assert db.session.scalars(select(VisitVoid.reason)).all() == ["First reason"]

@@ -307,3 +307,20 @@ def test_a_session_without_minutes_is_refused_next_to_the_field(app, client, wor
     r = client.post(f"/participants/{pid}/sessions", data={"csrf_token": client.csrf, "held_on": "2026-01-10"})
     assert r.status_code == 422 and 'id="session-minutes-error"' in r.get_data(as_text=True)
     assert factories is not None
+
+
+def test_a_search_by_name_is_posted_so_the_name_stays_out_of_access_logs(app, client, world, login_as):
+    login_as("worker")
+    signed_up(client, world)
+    signed_up(client, world, first_name="Sam", last_name="Okafor", uuid=str(uuid.uuid4()), phone="07700900555")
+    page = client.get("/participants/").get_data(as_text=True)
+    form = page[page.index('role="search"') - 200:]
+    assert 'method="post"' in form[:600] and 'name="csrf_token"' in form[:1200], "the search form posts"
+    found = client.post("/participants/", data={"csrf_token": client.csrf, "q": "okafor"}).get_data(as_text=True)
+    assert "Sam Okafor" in found and "Dee Jones" not in found
+    fragment = client.post("/participants/", data={"csrf_token": client.csrf, "q": "okafor"}, headers={"HX-Request": "true"})
+    assert "Sam Okafor" in fragment.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
+    # A name in the address (an old bookmark, a shared link) is not searched: the list is shown whole.
+    listed = client.get("/participants/?q=okafor").get_data(as_text=True)
+    assert "Sam Okafor" in listed and "Dee Jones" in listed
+    assert client.post("/participants/", data={"q": "okafor"}).status_code == 400  # no CSRF token

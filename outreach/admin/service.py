@@ -151,7 +151,7 @@ def create_user(actor: User | None, form: Mapping, password: str | None = None) 
     temporary = None
     if password is None:
         password = temporary = temporary_password()
-    elif "email" not in errors and (problem := password_problem(password, fields["email"])):
+    elif "email" not in errors and (problem := password_problem(password, fields["email"], fields["name"])):
         errors["password"] = problem
     if errors:
         raise Invalid(errors)

@@ -1,9 +1,9 @@
 """Sign in and sign out."""
-from flask import Blueprint, current_app, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter
 from ..htmx import is_api_request
+from .limits import login_limits
 from .service import PASSWORD_MIN_LENGTH, authenticate, change_own_password, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -28,7 +28,6 @@ def require_password_change():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
 def login():
     """Sign in with email and password."""
     next_url = safe_next(request.values.get("next"))
@@ -37,8 +36,11 @@ def login():
     error = None
     email = request.form.get("email", "")
     if request.method == "POST":
+        if not login_limits().attempt_allowed(email):
+            abort(429)
         user = authenticate(email, request.form.get("password", ""))
         if user is None:
+            login_limits().failed(email)
             error = "That email and password don't match an active account."
         else:
             session.permanent = True
@@ -66,7 +68,11 @@ def change_password():
     next_url = safe_next(request.values.get("next"))
     errors: dict[str, str] = {}
     if request.method == "POST":
+        if not login_limits().password_change_allowed(current_user.id):
+            abort(429)
         errors = change_password_for(current_user)
+        if "current_password" in errors:
+            login_limits().password_change_failed(current_user.id)
         if not errors:
             flash("Your new password is set.")
             return redirect(next_url or url_for("home.index"), code=303)

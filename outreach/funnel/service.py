@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
+from flask import current_app
 from sqlalchemy import and_, case, distinct, exists, func, literal, select, text, union, union_all
 
 from ..clock import local_today, org_timezone
@@ -37,6 +38,8 @@ FILTER_NOTE = ("Estate filters every step; period and worker filter door visits 
 REACHED_ACTIVE = ("active", "training_started", "job_started", "progression")
 OUTCOME_STAGES = ("training_started", "job_started", "progression")
 INTERVENTIONS = 3  # "three meaningful interventions"
+# Dates a programme can have: a typo of a year (0026, 20266) is refused, not reported on.
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2099, 12, 31)
 TREND_WEEKS, TREND_MAX_WEEKS = 12, 26
 
 STEPS = (  # (key, label, unit)
@@ -408,9 +411,19 @@ def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
                 dates[key] = date.fromisoformat(chosen[key])
             except ValueError:
                 errors[key] = "Give a date like 2026-04-01."
+            else:
+                if not EARLIEST_DATE <= dates[key] <= LATEST_DATE:
+                    errors[key] = f"Give a date from {EARLIEST_DATE.year} to {LATEST_DATE.year}, like 2026-04-01."
+                    dates.pop(key)
     if "from" in dates and "to" in dates and dates["from"] > dates["to"]:
         errors["to"] = "The end of the period is before its start."
         dates.pop("to")
+    # A period of centuries costs the database minutes and holds a worker process: refused, not run.
+    years = current_app.config["MAX_PERIOD_YEARS"]
+    if "from" in dates and (dates.get("to") or local_today()) - dates["from"] > timedelta(days=366 * years):
+        errors["from"] = f"A period can be at most {years} years long: choose a later start or an earlier end."
+        dates.pop("from")
+        dates.pop("to", None)
     worker_id = None
     if chosen["worker"]:
         match = next((w for w in workers if str(w.id) == chosen["worker"]), None)

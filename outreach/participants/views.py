@@ -46,11 +46,12 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "WORDING_VERSION": WORDING_VERSION}
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @login_required
 def index():
     """Participants on the user's estates, newest first, with possible duplicates flagged on top."""
-    query = request.args.get("q", "").strip()[:100]
+    # A search by name is a POST: a name in the URL would be written to every access log on the way.
+    query = request.form.get("q", "").strip()[:100] if request.method == "POST" else ""
     stmt = visible_participants(current_user).order_by(Participant.signed_up_at.desc())
     if query:
         like = f"%{query}%"

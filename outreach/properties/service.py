@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from ..access import may_void
+from ..access import may_correct
 from ..clock import org_timezone, time_slot, utcnow
 from ..database import store_once
 from ..extensions import db
@@ -189,11 +189,12 @@ class VoidRefused(Exception):
 
 
 def void_visit(user: User, visit: Visit, estate, reason: str) -> VisitVoid:
-    """Void a visit with a reason; voiding it again changes nothing and answers the first void."""
+    """Void a visit with a reason (if the user may); voiding it again changes nothing, answers the first void."""
+    # Permission first: answering "already voided" to anyone would tell them what they may not touch.
+    if not may_correct(user, visit, estate):
+        raise VoidRefused()
     if visit.void is not None:
         return visit.void
-    if not may_void(user, visit, estate):
-        raise VoidRefused()
     reason = (reason or "").strip()
     if len(reason) < 3:
         raise VisitInvalid({"reason": "Say in a few words why this visit is wrong."})

@@ -6,8 +6,6 @@ written as "<5" (small-number suppression) so that nobody can be picked out of a
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import replace
 from datetime import date, timedelta
 
@@ -46,6 +44,7 @@ from ..models import (
     Visit,
     audit,
 )
+from ..spreadsheet import csv_writer
 
 SUPPRESS_BELOW = 5
 SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one can be "
@@ -169,9 +168,8 @@ def outcome_rows(f: FunnelFilters) -> list[dict]:
 
 
 def aggregate_csv(rows: list[dict], columns) -> str:
-    """Rows as CSV text, counts suppressed below five."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    """Rows as CSV text, counts suppressed below five, no cell a formula."""
+    buffer, writer = csv_writer()
     writer.writerow(columns)
     for r in rows:
         writer.writerow([suppress(r[c]) if isinstance(r[c], int) and c != "properties" else r[c] for c in columns])
@@ -194,8 +192,7 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
             .outerjoin(Property, Property.id == Participant.property_id)
             .outerjoin(creator, creator.c.id == Participant.created_by_id)
             .where(*participant_conditions(f)).order_by(Estate.name, Participant.last_name, Participant.id))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    buffer, writer = csv_writer()
     writer.writerow(["PERSONAL DATA: participants' names and contact details. Keep it secure, share it with no one "
                      "who does not need it, and delete it when done. This export is recorded in the audit log."])
     writer.writerow(PARTICIPANT_COLUMNS)

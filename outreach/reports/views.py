@@ -30,8 +30,15 @@ def _csv(text: str, filename: str) -> Response:
 
 def _period():
     """The filters of the request, over the report's period (the last 12 months unless one was chosen)."""
-    filters, _ = parse_filters(request.args, current_user)
-    return report_period(filters, local_today())
+    filters, choices = parse_filters(request.args, current_user)
+    return report_period(filters, local_today()), choices
+
+
+def _page(period, choices):
+    """The reports page; 422 with the reasons beside the fields when a filter was refused."""
+    return render_template("reports/index.html", choices=choices, period=period, SOURCES=SOURCES,
+                           note=SUPPRESSION_NOTE, funnel_columns=FUNNEL_COLUMNS,
+                           outcome_columns=OUTCOME_COLUMNS), (422 if choices.errors else 200)
 
 
 @bp.get("/")
@@ -39,10 +46,7 @@ def _period():
 @roles_required("manager")
 def index():
     """The reports page: choose estate and period, then download."""
-    filters, choices = parse_filters(request.args, current_user)
-    period = report_period(filters, local_today())
-    return render_template("reports/index.html", choices=choices, period=period, SOURCES=SOURCES,
-                           note=SUPPRESSION_NOTE, funnel_columns=FUNNEL_COLUMNS, outcome_columns=OUTCOME_COLUMNS)
+    return _page(*_period())
 
 
 @bp.get("/funnel.csv")
@@ -50,7 +54,9 @@ def index():
 @roles_required("manager")
 def funnel_csv():
     """The funnel per estate and month: counts only, small numbers suppressed."""
-    period = _period()
+    period, choices = _period()
+    if choices.errors:  # a download never runs on filters the page would refuse
+        return _page(period, choices)
     name = f"funnel-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
     return _csv(aggregate_csv(funnel_rows(period), FUNNEL_COLUMNS), name)
 
@@ -60,7 +66,9 @@ def funnel_csv():
 @roles_required("manager")
 def outcomes_csv():
     """Outcomes per estate and month, by status at sign-up and evidence: counts only."""
-    period = _period()
+    period, choices = _period()
+    if choices.errors:  # a download never runs on filters the page would refuse
+        return _page(period, choices)
     name = f"outcomes-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
     return _csv(aggregate_csv(outcome_rows(period), OUTCOME_COLUMNS), name)
 

@@ -173,20 +173,32 @@ def browser():
 
 @pytest.fixture
 def new_phone(browser):
-    """Make browser contexts shaped like a phone (360x740, touch); closed after the test."""
+    """Make browser contexts shaped like a phone (360x740, touch); closed after the test.
+
+    Chromium reports what the Content-Security-Policy refused on the console: any such message fails
+    the test, so an inline style or script that the policy blocks can't pass unnoticed.
+    """
     contexts = []
+    refused: list[str] = []
+
+    def watch(message):
+        if "Content Security Policy" in message.text:
+            refused.append(f"{message.location.get('url', '')}: {message.text}")
 
     def make(**options):
         options = {"viewport": PHONE, "has_touch": True, "is_mobile": True, "locale": "en-GB",
                    "timezone_id": "Europe/London", **options}
         context = browser.new_context(**options)
         context.set_default_timeout(15_000)
+        context.on("console", watch)
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
+    if refused:
+        pytest.fail("The Content-Security-Policy refused something:\n" + "\n".join(refused[:10]))
 
 
 @pytest.fixture

@@ -1,0 +1,19 @@
+"""What one request may send: MAX_CONTENT_LENGTH, and the page that may take more (the property import)."""
+from flask import Flask, request
+from flask_login import current_user
+
+# Endpoints that take a file, and the setting that says how large it may be.
+LARGE_UPLOADS = {"admin.upload": "MAX_IMPORT_LENGTH"}
+
+
+def init_request_limits(app: Flask) -> None:
+    """Refuse bodies over MAX_CONTENT_LENGTH unread (413); an admin's import may send MAX_IMPORT_LENGTH.
+
+    Registered before the CSRF check, which is the first to read a form: the limit must be set by then.
+    """
+    @app.before_request
+    def allow_large_uploads():
+        setting = LARGE_UPLOADS.get(request.endpoint or "")
+        # Only a signed-in admin gets the larger limit: an anonymous client can't send 20 MB to be read.
+        if setting and current_user.is_authenticated and current_user.role == "admin":
+            request.max_content_length = app.config[setting]
