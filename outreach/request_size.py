@@ -2,6 +2,8 @@
 from flask import Flask, request
 from flask_login import current_user
 
+from .access import is_admin
+
 # Endpoints that take a file, and the setting that says how large it may be.
 LARGE_UPLOADS = {"admin.upload": "MAX_IMPORT_LENGTH"}
 
@@ -15,5 +17,5 @@ def init_request_limits(app: Flask) -> None:
     def allow_large_uploads():
         setting = LARGE_UPLOADS.get(request.endpoint or "")
         # Only a signed-in admin gets the larger limit: an anonymous client can't send 20 MB to be read.
-        if setting and current_user.is_authenticated and current_user.role == "admin":
+        if setting and current_user.is_authenticated and is_admin(current_user):
             request.max_content_length = app.config[setting]
