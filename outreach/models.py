@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -461,6 +462,18 @@ class AuditLog(db.Model):
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
 
     user: Mapped[User | None] = relationship()
+
+
+class PendingImport(db.Model):
+    """A CSV between its preview and its confirmation, kept in the database so any app instance can finish it."""
+
+    token: Mapped[str] = mapped_column(String(43), primary_key=True)  # random, unguessable, in the URL
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    estate_name: Mapped[str] = mapped_column(String(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))  # for a new estate
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 def audit(user: User | None, action: str, target=None, **detail) -> AuditLog:

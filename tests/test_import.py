@@ -18,8 +18,7 @@ from outreach.admin.importer import (
     parse_csv,
     plan_import,
 )
-from outreach.admin.models import PendingImport
-from outreach.models import AuditLog, Block, Estate, Property, Visit
+from outreach.models import AuditLog, Block, Estate, PendingImport, Property, Visit
 from tests import factories
 
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "sample-properties.csv"

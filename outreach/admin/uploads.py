@@ -13,8 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 
 from ..extensions import db
-from ..models import Team, User, utcnow
-from .models import PendingImport
+from ..models import PendingImport, Team, User, utcnow
 
 EXPIRY = timedelta(hours=1)
 MAX_BYTES = 20 * 1024 * 1024  # ~200,000 rows: far more than any estate
