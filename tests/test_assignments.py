@@ -35,7 +35,7 @@ def test_lead_assigns_a_street_and_the_worker_sees_it_first_on_their_home(world,
     assignment = db.session.scalars(select(Assignment)).one()
     assert (assignment.worker_id, assignment.block_id, assignment.assigned_by_id) == (
         world["worker"].id, street.id, world["lead"].id)
-    assert db.session.scalar(select(AuditLog.action).where(AuditLog.target_type == "assignment")) == "assignment_made"
+    assert db.session.scalar(select(AuditLog.action).where(AuditLog.target_type == "assignment")) == "assignment.create"
 
     home = as_user("worker").get("/").get_data(as_text=True)
     assert "Your assignments" in home

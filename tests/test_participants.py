@@ -262,7 +262,7 @@ def test_withdrawing_contact_consent_hides_contact_details_from_all_but_admin(ap
     db.session.expire_all()
     contact = db.session.get(ConsentRecord, contact.id)
     assert contact.withdrawn_by_id == worker.id and contact.withdrawn_at is not None
-    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "consent_withdrawn"))
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "consent.withdraw"))
     assert entry.user_id == worker.id and entry.target_id == str(pid)
     for role in ("worker", "lead", "manager"):
         login_as(role)

@@ -121,7 +121,7 @@ def test_lead_changes_the_saturation_rule_and_coverage_follows(client, world, lo
     assert response.status_code == 303
     assert (estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days) == (2, 2, 1)
     assert db.session.scalar(select(AuditLog.action).where(AuditLog.target_id == str(estate.id))) == \
-        "saturation_rule_changed"
+        "saturation_rule.change"
     # Two knocks a day apart in two slots now cover the door.
     html = client.get(f"/estates/{estate.id}/coverage").get_data(as_text=True)
     assert re.search(r"<dt>Covered</dt><dd>1 ", html)

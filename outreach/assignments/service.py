@@ -72,7 +72,7 @@ def assign(lead: User, estate: Estate, data: AssignmentInput) -> Assignment:
                             starts_on=data.starts_on, ends_on=data.ends_on, assigned_by_id=lead.id)
     db.session.add(assignment)
     db.session.flush()
-    audit(lead, "assignment_made", assignment, worker=data.worker.id, block=assignment.block_id,
+    audit(lead, "assignment.create", assignment, worker=data.worker.id, block=assignment.block_id,
           starts_on=data.starts_on, ends_on=data.ends_on)
     db.session.commit()
     return assignment
@@ -82,11 +82,11 @@ def end_assignment(lead: User, assignment: Assignment) -> None:
     """End an assignment: one not yet started is withdrawn, a running one ends yesterday (kept for the record)."""
     today = local_today()
     if assignment.starts_on >= today:
-        audit(lead, "assignment_withdrawn", assignment)
+        audit(lead, "assignment.withdraw", assignment)
         db.session.delete(assignment)
     else:
         assignment.ends_on = min(assignment.ends_on or today, today - timedelta(days=1))
-        audit(lead, "assignment_ended", assignment, ends_on=assignment.ends_on)
+        audit(lead, "assignment.end", assignment, ends_on=assignment.ends_on)
     db.session.commit()
 
 

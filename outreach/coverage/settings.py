@@ -57,6 +57,6 @@ def save_settings(user: User, estate: Estate, data: SettingsInput) -> None:
     before = (estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days)
     estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days = (
         data.attempts, data.slots, data.gap_days)
-    audit(user, "saturation_rule_changed", estate, before=before,
+    audit(user, "saturation_rule.change", estate, before=before,
           after=(data.attempts, data.slots, data.gap_days))
     db.session.commit()

@@ -209,7 +209,7 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
                          SOURCES.get(source, source), STATUS_AT_SIGNUP.get(status, ""), STAGES.get(stage, ""),
                          signed.astimezone(tz).date().isoformat() if signed else "", by or ""])
         count += 1
-    audit(user, "participants_exported", None, rows=count,
+    audit(user, "participants.export", None, rows=count,
           filters={"estates": list(f.estate_ids) if f.estate_ids else "all", "from": f.date_from,
                    "to": f.date_to, "worker": f.worker_id, "source": f.source})
     db.session.commit()
