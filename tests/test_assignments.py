@@ -99,7 +99,8 @@ def test_ending_an_assignment(world, as_user, db):
     db.session.commit()
     response = lead.post(f"/estates/{estate.id}/assignments/{running.id}/end", headers=HX,
                          data={"csrf_token": lead.csrf})
-    assert response.status_code == 200 and "Ash Walk: assignment of Wendy Worker ended." in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Ash Walk: assignment of Wendy Worker ended." in response.get_data(as_text=True)
     db.session.refresh(running)
     assert running.ends_on == today() - timedelta(days=1)  # kept for the record, no longer current
     assert "Your assignments" not in as_user("worker").get("/").get_data(as_text=True)

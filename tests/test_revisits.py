@@ -87,8 +87,8 @@ def test_revisits_are_grouped_by_block_in_walking_order(client, world, login_as,
     first = Block(estate_id=estate.id, name="Aaron Court", kind="block", sort_order=0)
     db.session.add(first)
     db.session.flush()
-    db.session.add(Property(estate_id=estate.id, block_id=first.id, reference="AC-1", address_line1="Flat 1, Aaron Court",
-                            sort_order=1))
+    db.session.add(Property(estate_id=estate.id, block_id=first.id, reference="AC-1",
+                            address_line1="Flat 1, Aaron Court", sort_order=1))
     db.session.commit()
     db.session.expire(estate, ["blocks"])  # the test's session outlives a request's: forget the old list
     html = client.get(f"/estates/{estate.id}/revisits").get_data(as_text=True)

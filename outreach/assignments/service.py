@@ -68,8 +68,9 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
 
 def assign(lead: User, estate: Estate, data: AssignmentInput) -> Assignment:
     """Store the assignment and note who made it."""
-    assignment = Assignment(worker_id=data.worker.id, estate_id=estate.id, block_id=data.block.id if data.block else None,
-                            starts_on=data.starts_on, ends_on=data.ends_on, assigned_by_id=lead.id)
+    assignment = Assignment(worker_id=data.worker.id, estate_id=estate.id,
+                            block_id=data.block.id if data.block else None, starts_on=data.starts_on,
+                            ends_on=data.ends_on, assigned_by_id=lead.id)
     db.session.add(assignment)
     db.session.flush()
     audit(lead, "assignment.create", assignment, worker=data.worker.id, block=assignment.block_id,

@@ -48,8 +48,9 @@ from ..models import (
 from ..status import org_timezone
 
 SUPPRESS_BELOW = 5
-SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one can be "
-                    "picked out; 0 is shown as 0. Rates are left to the reader: work them out from unsuppressed totals.")
+SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one "
+                    "can be picked out; 0 is shown as 0. "
+                    "Rates are left to the reader: work them out from unsuppressed totals.")
 FUNNEL_COLUMNS = ("estate", "month", "properties", "knocked", "answered", "conversation", "interested", "signed_up",
                   "active", "training_started", "job_started", "progression", "any_outcome",
                   f"at_least_{INTERVENTIONS}_sessions")
@@ -123,7 +124,7 @@ def funnel_rows(f: FunnelFilters) -> list[dict]:
         estate_id, m, signed, active, any_outcome, *rest = r
         stage_counts, three = rest[:-1], rest[-1]
         row(estate_id, m).update(signed_up=signed, active=active, any_outcome=any_outcome, three=three,
-                                 **dict(zip(OUTCOME_STAGES, stage_counts)))
+                                 **dict(zip(OUTCOME_STAGES, stage_counts, strict=True)))
     out = []
     for (estate_id, m), r in sorted(rows.items(), key=lambda kv: (names.get(kv[0][0] or 0, ""), kv[0][1] or 0)):
         if m is None:
