@@ -97,6 +97,7 @@ def test_ending_an_assignment(world, as_user, db):
     coming = Assignment(worker_id=world["worker2"].id, estate_id=estate.id, starts_on=today() + timedelta(days=2))
     db.session.add_all([running, coming])
     db.session.commit()
+    assert "Your assignments" in as_user("worker").get("/").get_data(as_text=True)
     response = lead.post(f"/estates/{estate.id}/assignments/{running.id}/end", headers=HX,
                          data={"csrf_token": lead.csrf})
     assert response.status_code == 200
@@ -118,6 +119,8 @@ def test_a_manager_may_look_but_not_assign(world, as_user, db):
     page = manager.get(f"/estates/{estate.id}/assignments").get_data(as_text=True)
     assert "All of Bidston Rise" in page and "Wendy Worker" in page
     assert "Assign a block or street" not in page and "End this assignment" not in page
+    leads_page = as_user("lead").get(f"/estates/{estate.id}/assignments").get_data(as_text=True)
+    assert "Assign a block or street" in leads_page and "End this assignment" in leads_page
     fragment = manager.get(f"/estates/{estate.id}/assignments", headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and 'id="assignments"' in fragment
     assert manager.post(f"/estates/{estate.id}/assignments", data={

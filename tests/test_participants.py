@@ -268,8 +268,11 @@ def test_who_sees_a_participant(app, client, world, login_as):
                          ("other_worker", 404), ("other_lead", 404)):
         login_as(role)
         assert client.get(f"/participants/{pid}").status_code == status, role
+    login_as("lead")
+    assert "Change stage" in client.get(f"/participants/{pid}").get_data(as_text=True)
     login_as("manager")
     page = client.get(f"/participants/{pid}").get_data(as_text=True)
+    assert "Dee Jones" in page and 'id="journey"' in page
     assert "Change stage" not in page, "managers read the journey; the team records it"
     r = client.post(f"/participants/{pid}/sessions", data={"csrf_token": client.csrf, "held_on": "2026-01-10",
                                                            "minutes": "30"})

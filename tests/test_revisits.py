@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from outreach.models import TIME_SLOTS, AuditLog, Block, Property
+from outreach.models import SATURATION_SLOTS, TIME_SLOTS, AuditLog, Block, Property
 from outreach.status import time_slot
 from tests import factories
 from tests.factories import doors_of, LONDON, utc
@@ -59,7 +59,9 @@ def test_a_door_knocked_yesterday_may_be_knocked_again_after_the_gap(client, wor
     row = row_of(html, world["door"])
     assert f"from {(today + timedelta(days=1)).strftime('%a %-d %b')}</span>" in row
     tried = time_slot(yesterday, LONDON)
-    assert TIME_SLOTS[tried].lower() not in row[row.index("Try"):]
+    to_try = row[row.index("Try"):].lower()
+    assert TIME_SLOTS[tried].lower() not in to_try
+    assert all(TIME_SLOTS[slot].lower() in to_try for slot in SATURATION_SLOTS if slot != tried), to_try
 
 
 def test_revisits_for_a_time_slot_and_a_day(client, world, login_as, knocked):
