@@ -8,7 +8,7 @@ export FLASK_APP := wsgi
 # PostgreSQL for the second pass of the suite; unreachable -> those tests skip with the reason.
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install clean bench
+.PHONY: run test check-migrations install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ run: $(VENV)/.installed
 	@echo "Outreach is at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test check-migrations
 	$(BIN)/pytest
 	$(BIN)/pytest --db=postgres -m "not browser" -q
+
+# A fresh database, `flask db upgrade`d, must match the models (`flask db check`), on SQLite and PostgreSQL:
+# a model change without its migration fails here.
+check-migrations: $(VENV)/.installed-test
+	$(BIN)/python scripts/check_migrations.py
 
 bench: $(VENV)/.installed-test
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -78,7 +78,8 @@ def build(doors: int, visits: int, seed: int = 7, key: str = "big") -> tuple[int
         blocks.append({"estate_id": estate.id, "name": f"{'Tower' if kind == 'block' else 'Road'} {b + 1}",
                        "kind": kind, "sort_order": b})
     db.session.execute(insert(Block), blocks)
-    block_ids = db.session.scalars(select(Block.id).where(Block.estate_id == estate.id).order_by(Block.sort_order)).all()
+    block_ids = db.session.scalars(select(Block.id).where(Block.estate_id == estate.id)
+                                   .order_by(Block.sort_order)).all()
 
     now = datetime.now(timezone.utc)
     rows = []

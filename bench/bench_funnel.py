@@ -106,7 +106,7 @@ def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
                       "in_list", "created_at", "updated_at"),
          ((base_id + i, estate_ids[i // per_estate], f"B-{i:06d}", f"{i % per_estate + 1} Bench Road", i % per_estate,
            False, False, True, stamp(now), stamp(now)) for i in range(n_props)))
-    outcomes, weights = zip(*OUTCOME_WEIGHTS.items())
+    outcomes, weights = zip(*OUTCOME_WEIGHTS.items(), strict=True)
     assert set(outcomes) == set(OUTCOMES)
 
     def visits():
@@ -118,7 +118,8 @@ def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
     load("visit", ("id", "uuid", "property_id", "worker_id", "outcome", "time_slot", "recorded_at", "received_at",
                    "content_hash"), visits())
     load("visit_void", ("visit_id", "voided_by_id", "voided_at", "reason"),
-         ((vid, worker_ids[0], stamp(now), "Wrong door") for vid in rng.sample(range(1, n_visits + 1), n_visits // 100)))
+         ((vid, worker_ids[0], stamp(now), "Wrong door")
+          for vid in rng.sample(range(1, n_visits + 1), n_visits // 100)))
     t_visits = time.perf_counter() - t0
 
     sources = list(SOURCES)
@@ -263,7 +264,7 @@ def main() -> None:
                 assert response.status_code == 200, response.status_code
             page_med, page_p95 = timed(get, args.runs)
             with app.app_context():
-                svc_med, svc_p95 = timed(lambda: funnel(filters, today=today), args.runs)
+                svc_med, svc_p95 = timed(lambda filters=filters: funnel(filters, today=today), args.runs)
                 figures = funnel(filters, with_trend=False)
             print(f"  {label:40} page median {page_med:6.0f} ms  p95 {page_p95:6.0f} ms | "
                   f"service median {svc_med:6.0f} ms  p95 {svc_p95:6.0f} ms | "

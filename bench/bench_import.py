@@ -39,7 +39,8 @@ def make_csv(rows: int, seed: int = 2026, renamed: int = 0) -> bytes:
             block, entrance, floor, line1 = f"Street {group}", "", "", f"{number} Street {group}"
         else:
             number = f"Flat {i % 50 + 1}"
-            block, entrance, floor, line1 = f"Block {group}", "AB"[i % 2], f"{(i % 50) // 10}.0", f"{number} Block {group}"
+            block, entrance, floor = f"Block {group}", "AB"[i % 2], f"{(i % 50) // 10}.0"
+            line1 = f"{number} Block {group}"
         line2 = "Renamed Road" if i < renamed else "Estate Road"
         lines.append([f"P{i:06d}", str(100000000000 + i), line1, line2, f"L{group % 9 + 1} {i % 9}AB", block,
                       entrance, floor, number, f"{53.4 + rng.random() / 100:.6f}", f"{-2.95 - rng.random() / 100:.6f}",

@@ -1,6 +1,7 @@
 """Outreach: doorstep engagement for saturation employment-support programmes."""
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
@@ -19,6 +20,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_environment())
     if test_config:
         app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        # Only now, so an app given its key (every test) never writes one into the checkout.
+        app.config["SECRET_KEY"] = config.instance_secret_key(Path(app.instance_path))
     if app.config.get("STRICT_TEMPLATES"):
         app.jinja_env.undefined = StrictUndefined
 

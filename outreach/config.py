@@ -8,12 +8,10 @@ ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, else one made once and kept in instance/ (never in source)."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    INSTANCE.mkdir(exist_ok=True)
-    path = INSTANCE / "secret_key"
+def instance_secret_key(instance: Path) -> str:
+    """A key made once and kept in the instance folder (never in source), for when none is given."""
+    instance.mkdir(exist_ok=True)
+    path = instance / "secret_key"
     if not path.exists():
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
@@ -38,7 +36,8 @@ def _bool(name: str, default: bool) -> bool:
 def from_environment() -> dict:
     """The app's settings, read from the environment when the app is made (not at import)."""
     return {
-        "SECRET_KEY": _secret_key(),
+        # None when unset: create_app then keeps one in the instance folder, unless its caller gives one.
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "ORG_NAME": os.environ.get("ORG_NAME", "Outreach"),
         "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),

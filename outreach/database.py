@@ -71,5 +71,5 @@ def store_once(model, uuid: str, digest: str, write, conflict):
         if existing is None:
             raise
         if existing.content_hash != digest:
-            raise conflict(existing)
+            raise conflict(existing) from None  # the duplicate is the news, not the IntegrityError
         return existing, False

@@ -13,14 +13,17 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 from .clock import time_slot
 from .extensions import db
 from .models import (AGE_BANDS, ANSWERED, SATURATION_SLOTS, Assignment, Block, ConsentRecord, Estate,
                      Organisation, Participant, Property, Referral, StageEvent, SupportSession, Team, User,
                      Visit)
+from .participants.journey import SESSION_TOPICS
+from .participants.signup import WORDING_VERSION
 
 DEMO_PASSWORD = "demo-outreach-2026"
-TZ_NAME = "Europe/London"
 
 # (email, role, name, team key); managers and admins belong to no team: they see every estate.
 _PEOPLE = [
@@ -99,9 +102,8 @@ BARRIER_WEIGHTS = {"confidence": 20, "qualifications": 15, "digital": 14, "child
                    "criminal_record": 3, "other": 2}
 INTEREST_WEIGHTS = {"employment": 40, "training": 30, "better_job": 12, "volunteering": 10, "self_employment": 8}
 OTHER_SOURCES = {"drop_in": 40, "jobcentre": 25, "partner": 20, "word_of_mouth": 15}
-TOPICS = ["CV", "job search", "interview practice", "online applications", "training options",
-          "Universal Credit and work", "confidence", "budgeting", "childcare options", "CSCS card"]
-WORDING = "2026-09"
+# Sessions are about the app's own topic codes, as the journey form records them ("other" needs a note).
+TOPICS = [code for code in SESSION_TOPICS if code != "other"]
 
 
 def _pick(rng: random.Random, weights: dict) -> str:
@@ -286,7 +288,7 @@ def _journey(rng: random.Random, p: Participant, college: str, last_day: date, t
     method = "verbal_at_door" if p.source == "door_knock" else "signed"
     # Health is special-category data: it is only ever stored with explicit consent for it.
     kinds = ["contact", "data_processing"] + (["special_category"] if "health" in p.barriers else [])
-    out += [ConsentRecord(participant_id=p.id, kind=kind, method=method, wording_version=WORDING,
+    out += [ConsentRecord(participant_id=p.id, kind=kind, method=method, wording_version=WORDING_VERSION,
                           recorded_at=p.signed_up_at, recorded_by_id=by) for kind in kinds]
 
     def later(day, lo, hi):
@@ -330,7 +332,7 @@ def _journey(rng: random.Random, p: Participant, college: str, last_day: date, t
                                 outcome_on=done))
             # Sharing details with a named partner needs its own consent, given when referred.
             out.append(ConsentRecord(participant_id=p.id, kind="partner_sharing", partner_name=partner,
-                                     method="signed", wording_version=WORDING, recorded_at=_at(on, 600, tz),
+                                     method="signed", wording_version=WORDING_VERSION, recorded_at=_at(on, 600, tz),
                                      recorded_by_id=by))
     if rng.random() < 0.1 and (day := later(latest, 3, 20)):
         stage(day, "closed", reason=rng.choice(["Moved away", "No longer wants support"]))
@@ -338,9 +340,10 @@ def _journey(rng: random.Random, p: Participant, college: str, last_day: date, t
 
 def seed_demo(seed: int = 2026) -> str:
     """Create the demo organisation, estates, visits and participants; return a one-paragraph summary."""
-    rng, tz = random.Random(seed), ZoneInfo(TZ_NAME)
+    tz_name = current_app.config["ORG_TIMEZONE"]  # the organisation's clock is the app's (ORG_TIMEZONE)
+    rng, tz = random.Random(seed), ZoneInfo(tz_name)
     today = datetime.now(tz).date()
-    org = Organisation(name="Mersey & Clyde Housing", timezone=TZ_NAME)
+    org = Organisation(name="Mersey & Clyde Housing", timezone=tz_name)
     teams = {key: Team(organisation=org, name=name) for key, name in TEAMS.items()}
     users = {email: User(email=email, role=role, name=name, team=teams.get(team))
              for email, role, name, team in _PEOPLE}

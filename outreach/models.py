@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -459,8 +460,36 @@ class AuditLog(db.Model):
     user: Mapped[User | None] = relationship()
 
 
+class PendingImport(db.Model):
+    """A CSV between its preview and its confirmation, kept in the database so any app instance can finish it."""
+
+    token: Mapped[str] = mapped_column(String(43), primary_key=True)  # random, unguessable, in the URL
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    estate_name: Mapped[str] = mapped_column(String(200))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"))  # for a new estate
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# Every action the audit log records, named `noun.verb`: the kind of thing acted on, then what was done to it,
+# so the log reads (and sorts) by thing. The one list: `audit()` refuses a name that is not in it.
+AUDIT_ACTIONS = frozenset({
+    "user.create", "user.update", "user.activate", "user.deactivate", "user.reset_password", "user.change_password",
+    "team.create", "team.update",
+    "estate.create", "estate.update", "block.create", "block.update", "properties.import",
+    "saturation_rule.change",
+    "assignment.create", "assignment.withdraw", "assignment.end",
+    "visit.void",
+    "consent.withdraw",
+    "participants.export",
+})
+
+
 def audit(user: User | None, action: str, target=None, **detail) -> AuditLog:
     """Add an audit entry to the session (the caller commits with its own change)."""
+    if action not in AUDIT_ACTIONS:
+        raise ValueError(f"{action!r} is not an audit action: name it noun.verb in AUDIT_ACTIONS")
     entry = AuditLog(
         user_id=user.id if user is not None else None,
         action=action,

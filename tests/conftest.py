@@ -46,6 +46,11 @@ def _pg_reachable(url: str) -> str | None:
 @pytest.fixture(scope="session")
 def postgres_database():
     """A fresh PostgreSQL database for this run, dropped at the end; skipped loudly when there is none."""
+    yield from _fresh_postgres_database()
+
+
+def _fresh_postgres_database():
+    """Create an empty database on the TEST_DATABASE_URL server, yield its URL, drop it afterwards."""
     admin = postgres_admin_url()
     reason = None if admin else "TEST_DATABASE_URL is not set"
     if admin and (problem := _pg_reachable(admin)):
@@ -133,6 +138,15 @@ def app(request, tmp_path):
             if on_postgres:
                 _empty_all_tables()
             _db.engine.dispose()
+
+
+@pytest.fixture
+def empty_database(request, tmp_path):
+    """The URL of a database with no tables at all, for migrations (SQLite, or PostgreSQL with --db=postgres)."""
+    if request.config.getoption("--db") == "postgres":
+        yield from _fresh_postgres_database()
+    else:
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
 
 
 @pytest.fixture

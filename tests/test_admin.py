@@ -62,8 +62,13 @@ def test_the_admin_sees_every_admin_page_and_its_fragment(client, login_as, worl
 
 
 def test_other_roles_have_no_admin_link(client, login_as):
-    login_as("manager")
-    assert 'href="/admin/"' not in client.get("/").get_data(as_text=True)
+    login_as("admin")
+    assert 'href="/admin/"' in client.get("/").get_data(as_text=True)
+    for role in ("worker", "lead", "manager"):
+        user = login_as(role)
+        home = client.get("/").get_data(as_text=True)
+        assert user.name in home, f"{role}'s home page rendered"
+        assert 'href="/admin/"' not in home, role
 
 
 # --- Users -----------------------------------------------------------------------------------------

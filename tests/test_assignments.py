@@ -35,7 +35,7 @@ def test_lead_assigns_a_street_and_the_worker_sees_it_first_on_their_home(world,
     assignment = db.session.scalars(select(Assignment)).one()
     assert (assignment.worker_id, assignment.block_id, assignment.assigned_by_id) == (
         world["worker"].id, street.id, world["lead"].id)
-    assert db.session.scalar(select(AuditLog.action).where(AuditLog.target_type == "assignment")) == "assignment_made"
+    assert db.session.scalar(select(AuditLog.action).where(AuditLog.target_type == "assignment")) == "assignment.create"
 
     home = as_user("worker").get("/").get_data(as_text=True)
     assert "Your assignments" in home
@@ -97,9 +97,11 @@ def test_ending_an_assignment(world, as_user, db):
     coming = Assignment(worker_id=world["worker2"].id, estate_id=estate.id, starts_on=today() + timedelta(days=2))
     db.session.add_all([running, coming])
     db.session.commit()
+    assert "Your assignments" in as_user("worker").get("/").get_data(as_text=True)
     response = lead.post(f"/estates/{estate.id}/assignments/{running.id}/end", headers=HX,
                          data={"csrf_token": lead.csrf})
-    assert response.status_code == 200 and "Ash Walk: assignment of Wendy Worker ended." in response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Ash Walk: assignment of Wendy Worker ended." in response.get_data(as_text=True)
     db.session.refresh(running)
     assert running.ends_on == today() - timedelta(days=1)  # kept for the record, no longer current
     assert "Your assignments" not in as_user("worker").get("/").get_data(as_text=True)
@@ -117,6 +119,8 @@ def test_a_manager_may_look_but_not_assign(world, as_user, db):
     page = manager.get(f"/estates/{estate.id}/assignments").get_data(as_text=True)
     assert "All of Bidston Rise" in page and "Wendy Worker" in page
     assert "Assign a block or street" not in page and "End this assignment" not in page
+    leads_page = as_user("lead").get(f"/estates/{estate.id}/assignments").get_data(as_text=True)
+    assert "Assign a block or street" in leads_page and "End this assignment" in leads_page
     fragment = manager.get(f"/estates/{estate.id}/assignments", headers=HX).get_data(as_text=True)
     assert "<html" not in fragment and 'id="assignments"' in fragment
     assert manager.post(f"/estates/{estate.id}/assignments", data={

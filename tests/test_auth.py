@@ -103,8 +103,10 @@ def test_signing_in_returns_to_the_page_asked_for(client, world):
     "evil.example/login",
 ])
 def test_signing_in_never_sends_the_user_off_site(client, world, target):
+    on_site = client.get("/login", query_string={"next": "/outbox"}).get_data(as_text=True)
+    assert 'name="next" value="/outbox"' in on_site  # a page of this site is carried through the form...
     login_page = client.get("/login", query_string={"next": target}).get_data(as_text=True)
-    assert 'name="next"' not in login_page  # the refused target is not even carried in the form
+    assert 'name="next"' not in login_page  # ...the refused target is not even carried in the form
     response = sign_in(client, "worker@test.outreach", PASSWORD, next=target)
     assert response.status_code == 303
     assert location(response) == "/"

@@ -169,7 +169,7 @@ def test_the_funnel_page_and_its_fragment(client, world, login_as):
     assert page.status_code == 200 and "<html" in html and "Engagement funnel" in html
     assert "Weekly figures" in html and "<svg" in html and "Three meaningful interventions" in html
     assert "source filters people only" in html
-    fragment = client.get("/funnel?estate=%d" % world["estate"].id, headers={"HX-Request": "true"})
+    fragment = client.get(f"/funnel?estate={world['estate'].id}", headers={"HX-Request": "true"})
     text = fragment.get_data(as_text=True)
     assert fragment.status_code == 200 and "<html" not in text and text.lstrip().startswith('<section id="funnel"')
     assert "HX-Request" in fragment.headers["Vary"]

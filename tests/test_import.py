@@ -18,12 +18,12 @@ from outreach.admin.importer import (
     parse_csv,
     plan_import,
 )
-from outreach.admin.models import PendingImport
-from outreach.models import AuditLog, Block, Estate, Property, Visit
+from outreach.models import AuditLog, Block, Estate, PendingImport, Property, Visit
 from tests import factories
 
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "sample-properties.csv"
-HEADER = "Property Reference,UPRN,Address line 1,Address line 2,Postcode,Block/Street,Entrance,Floor,Flat/house number,Latitude,Longitude,Void"
+HEADER = ("Property Reference,UPRN,Address line 1,Address line 2,Postcode,Block/Street,Entrance,Floor,"
+          "Flat/house number,Latitude,Longitude,Void")
 
 
 def csv_bytes(*rows: str, header: str = HEADER) -> bytes:
@@ -296,7 +296,8 @@ def test_an_unreadable_upload_is_refused_next_to_the_field(client, login_as):
     assert 'id="file-error"' in text and "No property reference column" in text
     missing = client.post("/admin/import", data={"csrf_token": client.csrf, "estate": ""},
                           content_type="multipart/form-data")
-    assert "Choose the CSV file" in missing.get_data(as_text=True) and 'id="estate-error"' in missing.get_data(as_text=True)
+    body = missing.get_data(as_text=True)
+    assert "Choose the CSV file" in body and 'id="estate-error"' in body
 
 
 def test_another_admin_cannot_confirm_someone_elses_upload(client, login_as, world, db):

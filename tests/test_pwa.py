@@ -130,13 +130,6 @@ def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_ord
     assert body["key"] == f"estate-{estate.id}"
 
 
-def test_the_sign_up_form_is_listed_only_when_the_app_has_one(app, client, world, login_as):
-    login_as("worker")
-    estate = world["estate"]
-    urls = client.get(f"/estates/{estate.id}/offline-manifest").get_json()["urls"]
-    assert ("participants.new" in app.view_functions) == any(u.startswith("/participants/new") for u in urls)
-
-
 def test_another_teams_estate_cannot_be_made_ready(client, world, login_as):
     login_as("worker")
     assert client.get(f"/estates/{world['other_estate'].id}/offline-manifest").status_code == 404

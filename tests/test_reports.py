@@ -77,7 +77,7 @@ def test_the_participant_list_is_personal_data_for_managers_and_is_audited(db, c
     assert table[0][0].startswith("PERSONAL DATA")
     assert table[1][:3] == ["participant_id", "first_name", "last_name"]
     assert len(table) - 2 == db.session.query(Participant).count()
-    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "participants_exported"))
+    entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "participants.export"))
     assert entry.user_id == demo_manager.id and f'"rows": {len(table) - 2}' in entry.detail
 
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from outreach.clock import time_slot
-from outreach.models import TIME_SLOTS, AuditLog, Block, Property
+from outreach.models import SATURATION_SLOTS, TIME_SLOTS, AuditLog, Block, Property
 from tests import factories
 from tests.factories import doors_of, LONDON, utc
 
@@ -59,7 +59,9 @@ def test_a_door_knocked_yesterday_may_be_knocked_again_after_the_gap(client, wor
     row = row_of(html, world["door"])
     assert f"from {(today + timedelta(days=1)).strftime('%a %-d %b')}</span>" in row
     tried = time_slot(yesterday, LONDON)
-    assert TIME_SLOTS[tried].lower() not in row[row.index("Try"):]
+    to_try = row[row.index("Try"):].lower()
+    assert TIME_SLOTS[tried].lower() not in to_try
+    assert all(TIME_SLOTS[slot].lower() in to_try for slot in SATURATION_SLOTS if slot != tried), to_try
 
 
 def test_revisits_for_a_time_slot_and_a_day(client, world, login_as, knocked):
@@ -87,8 +89,8 @@ def test_revisits_are_grouped_by_block_in_walking_order(client, world, login_as,
     first = Block(estate_id=estate.id, name="Aaron Court", kind="block", sort_order=0)
     db.session.add(first)
     db.session.flush()
-    db.session.add(Property(estate_id=estate.id, block_id=first.id, reference="AC-1", address_line1="Flat 1, Aaron Court",
-                            sort_order=1))
+    db.session.add(Property(estate_id=estate.id, block_id=first.id, reference="AC-1",
+                            address_line1="Flat 1, Aaron Court", sort_order=1))
     db.session.commit()
     db.session.expire(estate, ["blocks"])  # the test's session outlives a request's: forget the old list
     html = client.get(f"/estates/{estate.id}/revisits").get_data(as_text=True)
@@ -121,7 +123,7 @@ def test_lead_changes_the_saturation_rule_and_coverage_follows(client, world, lo
     assert response.status_code == 303
     assert (estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days) == (2, 2, 1)
     assert db.session.scalar(select(AuditLog.action).where(AuditLog.target_id == str(estate.id))) == \
-        "saturation_rule_changed"
+        "saturation_rule.change"
     # Two knocks a day apart in two slots now cover the door.
     html = client.get(f"/estates/{estate.id}/coverage").get_data(as_text=True)
     assert re.search(r"<dt>Covered</dt><dd>1 ", html)

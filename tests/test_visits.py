@@ -3,7 +3,6 @@ stored, with the time slot and clock checks taken from the phone's time."""
 from __future__ import annotations
 
 import re
-import threading
 import uuid as uuidlib
 from datetime import timedelta
 
@@ -16,6 +15,7 @@ from outreach.models import Property, Visit
 from outreach.properties import service
 from tests.conftest import sign_in
 from tests.helpers import text
+from tests.races import at_once
 
 HX = {"HX-Request": "true"}
 
@@ -300,43 +300,17 @@ def signed_in_phone(app, email: str):
     return phone
 
 
-def send_at_once(app, client, world, monkeypatch):
+def send_at_once(app, world):
     """The live form and the offline replay send one visit at the same instant, from two sessions.
 
     Both requests are held where the service reads the clock, just before it stores the visit, so
     both try to insert and the database's unique index has to decide.
     """
-    clock = threading.Barrier(2, timeout=5)
-    real_utcnow = service.utcnow
-
-    def utcnow_when_both_are_here():
-        try:
-            clock.wait()
-        except threading.BrokenBarrierError:  # the other request did not get this far: no race to force
-            pass
-        return real_utcnow()
-
     phones = [signed_in_phone(app, "worker@test.outreach") for _ in range(2)]
     fields = {"uuid": str(uuidlib.uuid4()), "outcome": "spoke_interested", "notes": "Sent from two places",
               "recorded_at": a_moment_ago()}
-    start = threading.Barrier(2, timeout=10)
-    answers, errors = [None, None], []
-
-    def send(i):
-        try:
-            start.wait()
-            answers[i] = post_visit(phones[i], world["door"], **fields)
-        except Exception as exc:  # reported below: an exception in a thread would otherwise vanish
-            errors.append(exc)
-
-    monkeypatch.setattr(service, "utcnow", utcnow_when_both_are_here)
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    monkeypatch.undo()
-    assert not errors, errors
+    answers = at_once(service, "utcnow", [lambda phone=phone: post_visit(phone, world["door"], **fields)
+                                          for phone in phones])
     return fields, answers
 
 
@@ -349,10 +323,10 @@ def assert_stored_once(fields, answers):
 
 
 @pytest.mark.postgres
-def test_the_same_visit_sent_twice_at_once_is_stored_once_on_postgresql(app, client, world, monkeypatch):
+def test_the_same_visit_sent_twice_at_once_is_stored_once_on_postgresql(app, world):
     assert db.engine.dialect.name == "postgresql"
-    assert_stored_once(*send_at_once(app, client, world, monkeypatch))
+    assert_stored_once(*send_at_once(app, world))
 
 
-def test_the_same_visit_sent_twice_at_once_is_stored_once(app, client, world, monkeypatch):
-    assert_stored_once(*send_at_once(app, client, world, monkeypatch))
+def test_the_same_visit_sent_twice_at_once_is_stored_once(app, world):
+    assert_stored_once(*send_at_once(app, world))

@@ -13,7 +13,8 @@ from tests import factories
 from tests.helpers import text
 
 HX = {"HX-Request": "true"}
-ROW = re.compile(r'<li><a href="/properties/\d+".*?<span class="addr">(.*?)</span>\s*<span class="status">(.*?)</span>', re.S)
+ROW = re.compile(r'<li><a href="/properties/\d+".*?<span class="addr">(.*?)</span>\s*'
+                 r'<span class="status">(.*?)</span>', re.S)
 
 
 def rows(body: str) -> list[tuple[str, str]]:

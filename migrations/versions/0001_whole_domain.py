@@ -1,7 +1,7 @@
 """the whole domain: teams, users, estates, doors, visits, participants, journeys, audit
 
 Revision ID: 0001_whole_domain
-Revises: 
+Revises:
 Create Date: 2026-11-22 07:06:29.997360
 
 """

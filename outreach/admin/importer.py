@@ -436,7 +436,8 @@ def apply_import(plan: Plan, user: User | None, *, estate_name: str | None = Non
             estate = Estate(name=estate_name.strip(), team=team)
             db.session.add(estate)
         db.session.flush()
-        block_ids = {b.name.lower(): b.id for b in db.session.scalars(select(Block).where(Block.estate_id == estate.id))}
+        blocks = db.session.scalars(select(Block).where(Block.estate_id == estate.id))
+        block_ids = {b.name.lower(): b.id for b in blocks}
         if plan.new_blocks:
             made = [Block(estate_id=estate.id, **b) for b in plan.new_blocks]
             db.session.add_all(made)

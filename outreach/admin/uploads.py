@@ -14,8 +14,7 @@ from sqlalchemy import delete
 
 from ..clock import utcnow
 from ..extensions import db
-from ..models import Team, User
-from .models import PendingImport
+from ..models import PendingImport, Team, User
 
 EXPIRY = timedelta(hours=1)
 MAX_BYTES = 20 * 1024 * 1024  # ~200,000 rows: far more than any estate

@@ -97,11 +97,12 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
 
 def assign(lead: User, estate: Estate, data: AssignmentInput) -> Assignment:
     """Store the assignment and note who made it."""
-    assignment = Assignment(worker_id=data.worker.id, estate_id=estate.id, block_id=data.block.id if data.block else None,
-                            starts_on=data.starts_on, ends_on=data.ends_on, assigned_by_id=lead.id)
+    assignment = Assignment(worker_id=data.worker.id, estate_id=estate.id,
+                            block_id=data.block.id if data.block else None, starts_on=data.starts_on,
+                            ends_on=data.ends_on, assigned_by_id=lead.id)
     db.session.add(assignment)
     db.session.flush()
-    audit(lead, "assignment_made", assignment, worker=data.worker.id, block=assignment.block_id,
+    audit(lead, "assignment.create", assignment, worker=data.worker.id, block=assignment.block_id,
           starts_on=data.starts_on, ends_on=data.ends_on)
     db.session.commit()
     return assignment
@@ -111,11 +112,11 @@ def end_assignment(lead: User, assignment: Assignment) -> None:
     """End an assignment: one not yet started is withdrawn, a running one ends yesterday (kept for the record)."""
     today = local_today()
     if assignment.starts_on >= today:
-        audit(lead, "assignment_withdrawn", assignment)
+        audit(lead, "assignment.withdraw", assignment)
         db.session.delete(assignment)
     else:
         assignment.ends_on = min(assignment.ends_on or today, today - timedelta(days=1))
-        audit(lead, "assignment_ended", assignment, ends_on=assignment.ends_on)
+        audit(lead, "assignment.end", assignment, ends_on=assignment.ends_on)
     db.session.commit()
 
 

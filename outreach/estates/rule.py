@@ -55,6 +55,6 @@ def save_rule(user: User, estate: Estate, rule: SaturationRule) -> None:
     before = (estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days)
     estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days = (
         rule.attempts, rule.slots, rule.gap_days)
-    audit(user, "saturation_rule_changed", estate, before=before,
+    audit(user, "saturation_rule.change", estate, before=before,
           after=(rule.attempts, rule.slots, rule.gap_days))
     db.session.commit()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import pairwise
 
 from flask import current_app
 from sqlalchemy import and_, case, distinct, exists, func, literal, select, text, union, union_all
@@ -207,7 +208,7 @@ def participant_conditions(f: FunnelFilters, *, period=True) -> list:
 # per visit, its deepest step, and the deepest per door give all four counts in a single pass.
 DOOR_STEPS = (("knocked", KNOCKED), ("answered", ANSWERED), ("conversation", CONVERSATION),
               ("interested", INTERESTED))
-assert all(inner <= outer for (_, inner), (_, outer) in zip(DOOR_STEPS[1:], DOOR_STEPS)), "door steps must nest"
+assert all(inner <= outer for (_, outer), (_, inner) in pairwise(DOOR_STEPS)), "door steps must nest"
 
 
 def door_depth(outcome_column) -> object:
@@ -239,7 +240,7 @@ def door_steps(f: FunnelFilters) -> dict[str, int]:
     fix = db.session.execute(select(*(func.coalesce(func.sum(
         case((special.c.real >= n, 1), else_=0) - case((special.c.plain >= n, 1), else_=0)), 0)
         for n in steps))).one()
-    row = [int(a) + int(b) for a, b in zip(row, fix)]
+    row = [int(a) + int(b) for a, b in zip(row, fix, strict=True)]
     return {"properties": properties, **{key: int(row[n]) for n, (key, _) in enumerate(DOOR_STEPS)}}
 
 
@@ -333,7 +334,7 @@ def weekly_trend(f: FunnelFilters, today: date | None = None) -> list[TrendWeek]
     # count (voided, or at doors gone from the list) are counted the same way and taken off.
     knocked = func.coalesce(func.sum(case((Visit.outcome.in_(sorted(KNOCKED)), 1), else_=0)), 0)
     conversation = func.coalesce(func.sum(case((Visit.outcome.in_(sorted(CONVERSATION)), 1), else_=0)), 0)
-    ranges = [(n, max(a, lo), min(b, hi)) for n, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    ranges = [(n, max(a, lo), min(b, hi)) for n, (a, b) in enumerate(pairwise(bounds))]
     ranges = [(n, a, b) for n, a, b in ranges if a < b]
     if ranges:
         per_week = union_all(*(select(literal(n).label("wk"), knocked, conversation)

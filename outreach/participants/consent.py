@@ -28,6 +28,6 @@ def withdraw_consent(user: User, participant: Participant, consent_id: int, reas
         # Without that consent the health barrier may no longer be held.
         removed = [b for b in participant.barriers if b in SPECIAL_CATEGORY_BARRIERS]
         participant.barriers = [b for b in participant.barriers if b not in SPECIAL_CATEGORY_BARRIERS]
-    audit(user, "consent_withdrawn", participant, kind=consent.kind, consent_id=consent.id, removed=removed)
+    audit(user, "consent.withdraw", participant, kind=consent.kind, consent_id=consent.id, removed=removed)
     db.session.commit()
     return consent

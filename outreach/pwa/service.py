@@ -54,15 +54,8 @@ def precache_urls() -> list[str]:
     return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
 
 
-def signup_url(property_id: int) -> str | None:
-    """The sign-up form for a door, when the app has one."""
-    if "participants.new" not in current_app.view_functions:
-        return None
-    return url_for("participants.new", property=property_id)
-
-
 def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tuple[list[str], int]:
-    """The walk list, every door page (and its sign-up form) of the estate or of some of its blocks, the revisit list."""
+    """The walk list, every door page and its sign-up form (of the estate or some of its blocks), the revisits."""
     stmt = (select(Property.id).outerjoin(Block, Property.block_id == Block.id)
             .where(Property.estate_id == estate.id, Property.in_list.is_(True))
             .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
@@ -72,8 +65,7 @@ def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tu
     urls = [url_for("estates.walk", estate_id=estate.id)]
     for door_id in door_ids:
         urls.append(url_for("properties.door", property_id=door_id))
-        if signup := signup_url(door_id):
-            urls.append(signup)
+        urls.append(url_for("participants.new", property=door_id))
     # The revisit list is the walk list of doors still to cover: a worker may go out with either.
     urls.append(url_for("revisits.index", estate_id=estate.id))
     return urls, len(door_ids)

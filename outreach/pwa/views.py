@@ -12,12 +12,6 @@ from .service import assignments_offline_urls, estate_offline_urls, precache_url
 bp = Blueprint("pwa", __name__)
 
 
-@bp.record_once
-def _test_hooks(state):
-    from .test_hooks import install
-    install(state.app)
-
-
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, from the site root so it controls every page; never cached by the browser."""

@@ -47,8 +47,9 @@ from ..models import (
 from ..spreadsheet import csv_writer
 
 SUPPRESS_BELOW = 5
-SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one can be "
-                    "picked out; 0 is shown as 0. Rates are left to the reader: work them out from unsuppressed totals.")
+SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUPPRESS_BELOW}\" so that no one "
+                    "can be picked out; 0 is shown as 0. "
+                    "Rates are left to the reader: work them out from unsuppressed totals.")
 FUNNEL_COLUMNS = ("estate", "month", "properties", "knocked", "answered", "conversation", "interested", "signed_up",
                   "active", "training_started", "job_started", "progression", "any_outcome",
                   f"at_least_{INTERVENTIONS}_sessions")
@@ -122,7 +123,7 @@ def funnel_rows(f: FunnelFilters) -> list[dict]:
         estate_id, m, signed, active, any_outcome, *rest = r
         stage_counts, three = rest[:-1], rest[-1]
         row(estate_id, m).update(signed_up=signed, active=active, any_outcome=any_outcome, three=three,
-                                 **dict(zip(OUTCOME_STAGES, stage_counts)))
+                                 **dict(zip(OUTCOME_STAGES, stage_counts, strict=True)))
     out = []
     for (estate_id, m), r in sorted(rows.items(), key=lambda kv: (names.get(kv[0][0] or 0, ""), kv[0][1] or 0)):
         if m is None:
@@ -206,7 +207,7 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
                          SOURCES.get(source, source), STATUS_AT_SIGNUP.get(status, ""), STAGES.get(stage, ""),
                          signed.astimezone(tz).date().isoformat() if signed else "", by or ""])
         count += 1
-    audit(user, "participants_exported", None, rows=count,
+    audit(user, "participants.export", None, rows=count,
           filters={"estates": list(f.estate_ids) if f.estate_ids else "all", "from": f.date_from,
                    "to": f.date_to, "worker": f.worker_id, "source": f.source})
     db.session.commit()

@@ -45,7 +45,8 @@ def test_lead_reads_the_coverage_map_opens_a_door_and_assigns_a_block(live_serve
     expect(legend.get_by_text("Signed up")).to_be_visible()
     grid = lead.get_by_role("region", name="Door grid")
     expect(grid.get_by_role("heading", name="Door grid")).to_be_visible()
-    first_cell = grid.get_by_role("link", name=re.compile(r": (Not knocked|Not answered|Answered|Interested|Signed up)"))
+    states = r": (Not knocked|Not answered|Answered|Interested|Signed up)"
+    first_cell = grid.get_by_role("link", name=re.compile(states))
     expect(first_cell.first).to_be_visible()
 
     # Tapping a door on the map opens its summary.
@@ -71,7 +72,8 @@ def test_lead_reads_the_coverage_map_opens_a_door_and_assigns_a_block(live_serve
     lead.get_by_label("Doors", exact=True).select_option(label="Not yet covered")
     lead.get_by_role("button", name="Show", exact=True).click()
     expect(lead).to_have_url(re.compile(r"status=uncovered"))
-    expect(lead.get_by_role("region", name="Map of the doors of Bidston Rise")).to_have_attribute("data-points", to_cover)
+    the_map = lead.get_by_role("region", name="Map of the doors of Bidston Rise")
+    expect(the_map).to_have_attribute("data-points", to_cover)
 
     # Assign a block to Aisha, then see it on her home first.
     lead.get_by_role("navigation", name="Bidston Rise").get_by_role("link", name="Assignments").click()

@@ -8,12 +8,13 @@ from tests.browser.conftest import sign_in
 from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_doors_online, outbox, record_at_doors,
                                            send_now, visit_count, visits_with)
 
-DIE = {"OUTREACH_TEST_HOOKS": "1", "OUTREACH_TEST_DIE_AFTER_COMMIT": "3"}
+# The app with a crash hook (tests/browser/crash_app.py): exits right after committing the 3rd visit.
+DIE = {"FLASK_APP": "tests.browser.crash_app", "DIE_AFTER_COMMIT": "3"}
 
 
 @pytest.mark.parametrize("way", WAYS)
 def test_a_server_dying_mid_replay_still_stores_every_record_exactly_once(way, make_server, phone):
-    server = make_server(**DIE)  # test-only: exits right after committing the 3rd visit, before answering
+    server = make_server(**DIE)  # exits right after committing the 3rd visit, before answering
     page = phone.new_page()
     sign_in(page, server, "worker@demo.outreach")
     doors = open_doors_online(page, server, 3)
@@ -29,8 +30,8 @@ def test_a_server_dying_mid_replay_still_stores_every_record_exactly_once(way, m
     assert visit_count(server, records) == 3
     assert len(outbox(page)) >= 4  # the third is stored but the phone never heard so: it stays
 
-    for name in DIE:
-        server.env.pop(name)
+    server.env.update(FLASK_APP="wsgi")  # the app itself from now on, with no crash hook
+    server.env.pop("DIE_AFTER_COMMIT")
     if way == "phone_offline":
         server.start()
     send_now(page, server) if way == "phone_offline" else signal.regain(page)

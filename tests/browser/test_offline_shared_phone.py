@@ -22,7 +22,8 @@ def test_sign_out_waits_for_unsent_records_then_leaves_nothing_for_the_next_user
     records = outbox(page)
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("alert").filter(has_text="can't sign out yet")).to_contain_text("2 records are on this phone")
+    warning = page.get_by_role("alert").filter(has_text="can't sign out yet")
+    expect(warning).to_contain_text("2 records are on this phone")
     expect_badge(page, 2)
 
     signal.regain(page)

@@ -1,0 +1,25 @@
+"""The app as wsgi.py makes it, with one crash added, for the replay tests' server (FLASK_APP=tests.browser.crash_app).
+
+DIE_AFTER_COMMIT=N makes the process exit right after the Nth visit is committed and before it is
+answered, to prove that a replay cut short by a dying server stores every record once. The hook lives
+here, not in the product, so no setting of a running server can arm it.
+"""
+import itertools
+import os
+
+from flask import request
+
+from outreach import create_app
+
+DIE_AFTER_COMMIT = int(os.environ["DIE_AFTER_COMMIT"])
+app = create_app()
+_created = itertools.count(1)  # next() on a count is atomic under the GIL: the server runs with threads
+
+
+@app.after_request
+def die_after_commit(response):
+    """Exit, unanswered, once the Nth visit is stored (after_request runs after the view's commit)."""
+    if request.endpoint == "properties.record" and response.status_code == 201:
+        if next(_created) == DIE_AFTER_COMMIT:
+            os._exit(3)  # the visit is committed; the phone never hears back
+    return response
