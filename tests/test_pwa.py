@@ -1,4 +1,4 @@
-"""The app installs on a phone and knows what to keep for offline use: worker, manifest, offline page, lists."""
+"""The app installs on a phone and knows what to keep for offline use: worker, web app manifest, offline page, ready lists."""
 import json
 import re
 import shutil
@@ -46,7 +46,7 @@ def test_changing_any_static_file_ships_a_new_worker_version(app, client, tmp_pa
     assert version() not in (before, after_css)
 
 
-def test_the_manifest_makes_the_app_installable_with_real_icons(app, client):
+def test_the_web_app_manifest_makes_the_app_installable_with_real_icons(app, client):
     response = client.get("/manifest.webmanifest")
     assert response.mimetype == "application/manifest+json"
     manifest = response.get_json()
@@ -70,7 +70,7 @@ def test_the_offline_page_is_the_same_for_everyone(client, world, login_as):
     assert "Wendy" not in signed_in and "csrf" not in signed_in
 
 
-def test_every_page_links_the_manifest_and_shows_the_outbox_badge(client, world, login_as):
+def test_every_page_links_the_web_app_manifest_and_shows_the_outbox_badge(client, world, login_as):
     login_as("worker")
     page = client.get("/").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.webmanifest"' in page
@@ -115,10 +115,10 @@ def test_the_session_check_answers_401_never_a_redirect_when_signed_out(client):
     assert "Location" not in response.headers
 
 
-def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_order(client, world, login_as):
+def test_an_estates_ready_list_has_the_walk_list_and_every_door_in_walking_order(client, world, login_as):
     login_as("worker")
     estate = world["estate"]
-    body = client.get(f"/estates/{estate.id}/offline-manifest").get_json()
+    body = client.get(f"/estates/{estate.id}/ready-list").get_json()
     doors = db.session.scalars(db.select(Property.id).where(Property.estate_id == estate.id)
                                .order_by(Property.sort_order)).all()
     assert body["doors"] == len(doors) == 6
@@ -133,13 +133,13 @@ def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_ord
 def test_the_sign_up_form_is_listed_only_when_the_app_has_one(app, client, world, login_as):
     login_as("worker")
     estate = world["estate"]
-    urls = client.get(f"/estates/{estate.id}/offline-manifest").get_json()["urls"]
+    urls = client.get(f"/estates/{estate.id}/ready-list").get_json()["urls"]
     assert ("participants.new" in app.view_functions) == any(u.startswith("/participants/new") for u in urls)
 
 
 def test_another_teams_estate_cannot_be_made_ready(client, world, login_as):
     login_as("worker")
-    assert client.get(f"/estates/{world['other_estate'].id}/offline-manifest").status_code == 404
+    assert client.get(f"/estates/{world['other_estate'].id}/ready-list").status_code == 404
 
 
 def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
@@ -153,7 +153,7 @@ def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
     db.session.add(Assignment(worker_id=worker.id, estate_id=estate.id, block_id=second.id,
                               starts_on=date.today() - timedelta(days=1)))
     db.session.commit()
-    body = client.get("/offline-manifest").get_json()
+    body = client.get("/ready-list").get_json()
     assert body["doors"] == 1
     assert body["urls"][:2] == ["/", f"/estates/{estate.id}"]
     assert len([u for u in body["urls"] if u.startswith("/properties/")]) == 1
@@ -162,13 +162,13 @@ def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
 def test_the_walk_list_and_home_offer_make_ready_offline(client, world, login_as):
     worker = login_as("worker")
     walk = client.get(f"/estates/{world['estate'].id}").get_data(as_text=True)
-    assert "Make ready offline" in walk and f'data-ready-url="/estates/{world["estate"].id}/offline-manifest"' in walk
+    assert "Make ready offline" in walk and f'data-ready-url="/estates/{world["estate"].id}/ready-list"' in walk
     db.session.add(Assignment(worker_id=worker.id, estate_id=world["estate"].id, starts_on=date.today()))
     db.session.commit()
-    assert 'data-ready-url="/offline-manifest"' in client.get("/").get_data(as_text=True)
+    assert 'data-ready-url="/ready-list"' in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", ["/outbox", "/offline-manifest", "/session"])
+@pytest.mark.parametrize("url", ["/outbox", "/ready-list", "/session"])
 def test_offline_pages_need_a_sign_in(client, url):
     assert client.get(url).status_code == 302
     assert client.get(url, headers={"X-Outreach-Replay": "1"}).status_code == 401

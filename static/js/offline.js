@@ -178,8 +178,8 @@
       .then(function (response) {
         if (!response.ok) throw new Error(response.status);
         return response.json();
-      }).then(function (manifest) {
-        var urls = manifest.urls.slice(), done = 0, failed = 0;
+      }).then(function (list) {
+        var urls = list.urls.slice(), done = 0, failed = 0;
         bar.max = urls.length;
         bar.value = 0;
         bar.hidden = false;
@@ -191,13 +191,13 @@
             .then(function (r) { if (r.status !== 204) failed++; }, function () { failed++; })
             .then(function () {
               bar.value = ++done;
-              line.textContent = "Saving " + done + " of " + manifest.urls.length + " pages…";
+              line.textContent = "Saving " + done + " of " + list.urls.length + " pages…";
               return next();
             });
         }
         return Promise.all([next(), next(), next(), next()]).then(function () {
-          return store.put({key: section.dataset.ready + ":" + me, user: me, doors: manifest.doors,
-                            pages: manifest.urls.length, failed: failed, at: new Date().toISOString()}, "ready");
+          return store.put({key: section.dataset.ready + ":" + me, user: me, doors: list.doors,
+                            pages: list.urls.length, failed: failed, at: new Date().toISOString()}, "ready");
         });
       }).then(function () { return showReady(section); }, function () {
         line.textContent = "Could not make this ready offline: no signal. Try again where there is.";
