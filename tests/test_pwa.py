@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from outreach.extensions import db
+from outreach.pwa import service
 from outreach.models import Assignment, Block, Property
 
 
@@ -17,7 +18,9 @@ def test_the_service_worker_is_served_from_the_root_never_cached_by_the_browser(
     assert response.headers["Cache-Control"] == "no-cache"
     script = response.get_data(as_text=True)
     assert re.search(r'var VERSION = "[0-9a-f]{16}";', script)
-    assert 'importScripts("/static/js/store.js")' in script
+    # The helpers shared with the pages, then the outbox, each at the URL of this version.
+    assert re.search(r'importScripts\("/static/js/contract.js\?v=([0-9a-f]{16})", "/static/js/store.js\?v=\1"\);',
+                     script)
 
 
 def test_the_worker_precaches_every_static_file_pages_use_and_the_offline_page(client):
@@ -44,6 +47,22 @@ def test_changing_any_static_file_ships_a_new_worker_version(app, client, tmp_pa
     assert after_css != before
     app.config["OFFLINE_VERSION_SALT"] = "2"
     assert version() not in (before, after_css)
+
+
+def test_changing_a_script_the_worker_imports_ships_a_new_worker_even_if_not_precached(app, client, tmp_path,
+                                                                                      monkeypatch):
+    def version():
+        return re.search(r'var VERSION = "([0-9a-f]+)"', client.get("/sw.js").get_data(as_text=True)).group(1)
+
+    copy = tmp_path / "static"
+    shutil.copytree(app.static_folder, copy)
+    app.static_folder = str(copy)
+    # Whatever the precache rules, what the worker runs is part of its version.
+    monkeypatch.setattr(service, "NOT_PRECACHED", (*service.NOT_PRECACHED, "js/contract.js", "js/store.js"))
+    for name in service.WORKER_IMPORTS:
+        before = version()
+        (copy / name).write_text((copy / name).read_text() + "\n// changed\n")
+        assert version() != before, name
 
 
 def test_the_web_app_manifest_makes_the_app_installable_with_real_icons(app, client):

@@ -7,7 +7,8 @@ from ..access import get_estate_or_404
 from ..assignments.service import current_assignments
 from ..htmx import render
 from ..models import OUTCOMES
-from .service import assignments_offline_urls, estate_offline_urls, precache_urls, worker_version
+from .service import (assignments_offline_urls, estate_offline_urls, offline_urls, precache_urls, worker_imports,
+                      worker_version)
 
 bp = Blueprint("pwa", __name__)
 
@@ -21,8 +22,9 @@ def _test_hooks(state):
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, from the site root so it controls every page; never cached by the browser."""
-    body = render_template("pwa/sw.js", version=worker_version(), precache=precache_urls(),
-                           store_url=url_for("static", filename="js/store.js"))
+    version = worker_version()
+    body = render_template("pwa/sw.js", version=version, precache=precache_urls(),
+                           imports=worker_imports(version), urls=offline_urls())
     response = make_response(body)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
@@ -90,6 +92,12 @@ def _ready_list(key: str, label: str, urls: list[str], doors: int):
                        urls=[*dict.fromkeys([*urls, url_for("pwa.outbox")])])
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.app_template_global()
+def offline_urls_json() -> dict[str, str]:
+    """The URLs the pages' offline scripts need (base.html hands them over as JSON)."""
+    return offline_urls()
 
 
 @bp.after_app_request

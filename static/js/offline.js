@@ -3,8 +3,9 @@
 // does all sending (one place, one replay at a time); pages only ask it to try.
 (function () {
   "use strict";
-  if (!("serviceWorker" in navigator) || !self.OutreachStore) return;
+  if (!("serviceWorker" in navigator) || !self.OutreachStore || !self.OutreachContract) return;
   var store = self.OutreachStore;
+  var contract = self.OutreachContract;
   var body = document.body;
   var me = body.dataset.userId;
   var sw = navigator.serviceWorker;
@@ -15,11 +16,7 @@
   }
   function sendNow(force) { if (me) ask({type: "replay", force: !!force}); }
 
-  function when(iso) {
-    var d = new Date(iso);
-    return isNaN(d) ? iso : d.toLocaleString("en-GB", {weekday: "short", day: "numeric", month: "short",
-      hour: "2-digit", minute: "2-digit"});
-  }
+  var when = contract.when;
   function text(tag, content, cls) {
     var el = document.createElement(tag);
     el.textContent = content;
@@ -49,16 +46,16 @@
   function overlay(records) {
     document.querySelectorAll("[data-pending]").forEach(function (el) { el.remove(); });
     records.forEach(function (r) {
-      var door = /\/properties\/(\d+)\/visits$/.exec(new URL(r.url, location.href).pathname);
+      var door = contract.doorOf(r.url);
       if (!door) return;
-      var what = r.description.split(": ").slice(1).join(": ") || "Visit";
-      var link = document.querySelector('.doors a[href="/properties/' + door[1] + '"]');
+      var what = contract.whatOf(r.description) || "Visit";
+      var link = document.querySelector('.doors a[href="' + contract.doorUrl(door) + '"]');
       if (link && link.querySelector(".status")) {
         var tag = text("span", "On phone: " + what + " · ", "pending");
         tag.dataset.pending = "";
         link.querySelector(".status").prepend(tag);
       }
-      document.querySelectorAll('#door[data-property-id="' + door[1] + '"] .history').forEach(function (list) {
+      document.querySelectorAll('#door[data-property-id="' + door + '"] .history').forEach(function (list) {
         var item = document.createElement("li");
         item.className = "pending";
         item.dataset.pending = "";
@@ -73,7 +70,7 @@
     var news = event.data || {};
     if (news.type !== "outbox") return;
     var banner = $("signin-banner");
-    if (banner) banner.hidden = !news.signin || location.pathname === "/login";
+    if (banner) banner.hidden = !news.signin || location.pathname === contract.urls.login;
     var bar = $("outbox-progress");
     if (bar) {
       bar.hidden = !news.progress;
@@ -104,7 +101,7 @@
     if (document.querySelector("form[data-dirty]")) return setTimeout(maybeUpdate, 5000, reg);
     reg.waiting.postMessage({type: "skip-waiting"});
   }
-  sw.register(body.dataset.sw || "/sw.js").then(function (reg) {
+  sw.register(contract.urls.worker).then(function (reg) {
     function watch(next) {
       if (next) next.addEventListener("statechange", function () { if (next.state === "installed") maybeUpdate(reg); });
     }
@@ -218,7 +215,7 @@
   document.addEventListener("htmx:load", readyLines);
 
   // ---- waiting to send --------------------------------------------------------------------------------
-  var HIDDEN_FIELDS = ["csrf_token", "uuid", "recorded_at", "author_id", "from"];
+  var HIDDEN_FIELDS = ["csrf_token", "from"].concat(contract.RECORD_FIELDS);
 
   function drawOutbox(records) {
     var list = $("outbox-list");
@@ -295,7 +292,7 @@
       var label = fields.get("outcome") && outcomes[fields.get("outcome")];
       r.uuid = fields.get("uuid");
       r.body = fields.toString();
-      if (label) r.description = r.description.split(": ")[0] + ": " + label;
+      if (label) r.description = contract.describe(contract.placeOf(r.description), label);
       r.state = "waiting";
       r.attempts = 0;
       r.nextTry = 0;
