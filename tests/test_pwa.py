@@ -27,6 +27,7 @@ def test_the_worker_precaches_every_static_file_pages_use_and_the_offline_page(c
     script = client.get("/sw.js").get_data(as_text=True)
     precache = json.loads(re.search(r"var PRECACHE = (\[.*?\]);", script).group(1))
     for url in ("/static/css/app.css", "/static/js/app.js", "/static/js/offline.js", "/static/js/store.js",
+                "/static/js/contract.js", "/static/js/outbox.js",
                 "/static/vendor/htmx-2.0.11/htmx.min.js", "/static/icons/icon-192.png", "/offline",
                 "/manifest.webmanifest"):
         assert url in precache
@@ -116,6 +117,18 @@ def test_waiting_to_send_is_a_page_and_a_fragment(client, world, login_as):
     assert "HX-Request" in page.headers["Vary"]
     outcomes = json.loads(re.search(r"data-outcomes=\"([^\"]+)\"", fragment).group(1).replace("&#34;", '"'))
     assert outcomes["no_answer"] == "No answer"
+
+
+def test_the_waiting_to_send_script_is_loaded_on_that_page_alone(client, world, login_as):
+    login_as("worker")
+    script = '<script src="/static/js/outbox.js" defer></script>'
+    assert script in client.get("/outbox").get_data(as_text=True)
+    # Not in the fragment: a boosted visit gets the whole page, and the script with it, once.
+    assert script not in client.get("/outbox", headers={"HX-Request": "true"}).get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert "outbox.js" not in home
+    for name in ("contract", "store", "app", "offline", "badge", "signout", "ready"):
+        assert f'<script src="/static/js/{name}.js" defer></script>' in home
 
 
 def test_the_session_check_gives_the_replay_who_is_signed_in_and_a_fresh_token(client, world, login_as):
