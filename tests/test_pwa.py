@@ -1,4 +1,4 @@
-"""The app installs on a phone and knows what to keep for offline use: worker, web app manifest, offline page, ready lists."""
+"""The app installs on a phone and knows what to keep offline: worker, web app manifest, offline page, ready lists."""
 import json
 import re
 import shutil

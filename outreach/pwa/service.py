@@ -33,7 +33,7 @@ def static_files() -> list[Path]:
 
 
 def worker_version() -> str:
-    """A digest of every precached file, the worker's imports, its own template and the salt: any change ships a new worker."""
+    """A digest of the precached files, the worker's imports, its template and the salt: a change ships a new worker."""
     template = Path(current_app.template_folder) / SW_TEMPLATE
     root = Path(current_app.static_folder)
     # The imports are precached too; named again so that no precache rule can ever leave them out.

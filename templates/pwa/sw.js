@@ -306,7 +306,9 @@ function reason(response) {
     if (header) return header;
     try { return JSON.parse(text).message || text; } catch (e) { /* HTML */ }
     var errors = [];
-    text.replace(new RegExp(MARKERS.error + "[^>]*>([^<]+)<", "g"), function (m, message) { errors.push(message.trim()); });
+    text.replace(new RegExp(MARKERS.error + "[^>]*>([^<]+)<", "g"), function (m, message) {
+      errors.push(message.trim());
+    });
     return errors.join(" ") || "The server refused this record (" + response.status + ").";
   }).catch(function () { return header || "The server refused this record (" + response.status + ")."; });
 }
