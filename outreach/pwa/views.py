@@ -11,6 +11,8 @@ from .service import (assignments_offline_urls, estate_offline_urls, offline_url
                       worker_version)
 
 bp = Blueprint("pwa", __name__)
+# base.html hands the pages the same URLs as the worker gets, as JSON.
+bp.add_app_template_global(offline_urls)
 
 
 @bp.record_once
@@ -92,12 +94,6 @@ def _ready_list(key: str, label: str, urls: list[str], doors: int):
                        urls=[*dict.fromkeys([*urls, url_for("pwa.outbox")])])
     response.headers["Cache-Control"] = "no-store"
     return response
-
-
-@bp.app_template_global()
-def offline_urls_json() -> dict[str, str]:
-    """The URLs the pages' offline scripts need (base.html hands them over as JSON)."""
-    return offline_urls()
 
 
 @bp.after_app_request
