@@ -52,27 +52,27 @@ def by_http(server: LiveServer) -> None:
     opener = signed_in_opener(server)
     eid = estate_id(opener, server, ESTATE)
     started = time.perf_counter()
-    manifest_body = opener.open(f"{server.url}/estates/{eid}/offline-manifest").read()
-    manifest = json.loads(manifest_body)
+    list_body = opener.open(f"{server.url}/estates/{eid}/ready-list").read()
+    ready = json.loads(list_body)
 
     def fetch(url):
         body = opener.open(server.url + url).read()
         return len(body), gz(body)
 
     with ThreadPoolExecutor(4) as pool:
-        sizes = list(pool.map(fetch, manifest["urls"]))
+        sizes = list(pool.map(fetch, ready["urls"]))
     elapsed = time.perf_counter() - started
-    raw = sum(s[0] for s in sizes) + len(manifest_body)
-    packed = sum(s[1] for s in sizes) + gz(manifest_body)
-    print(f"{ESTATE}: {manifest['doors']} doors, {len(manifest['urls'])} pages")
+    raw = sum(s[0] for s in sizes) + len(list_body)
+    packed = sum(s[1] for s in sizes) + gz(list_body)
+    print(f"{ESTATE}: {ready['doors']} doors, {len(ready['urls'])} pages")
     print(f"  downloaded: {raw / 1e6:.2f} MB as sent, {packed / 1e6:.2f} MB gzipped "
-          f"({packed / manifest['doors'] / 1024:.1f} KB per door)")
+          f"({packed / ready['doors'] / 1024:.1f} KB per door)")
     print(f"  loopback, 4 at a time, plain HTTP client: {elapsed:.1f} s")
 
     print("A worker's first visit (HTML + CSS + JS, gzipped):")
     statics = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', opener.open(server.url + "/").read().decode())
     static_gz = sum(gz(opener.open(server.url + s).read()) for s in statics)
-    for label, url in ((f"walk list of {ESTATE}", f"/estates/{eid}"), ("a door page", manifest["urls"][1]),
+    for label, url in ((f"walk list of {ESTATE}", f"/estates/{eid}"), ("a door page", ready["urls"][1]),
                        ("walk list of Bidston Rise", f"/estates/{estate_id(opener, server, 'Bidston Rise')}")):
         html = gz(opener.open(server.url + url).read())
         print(f"  {label}: {(html + static_gz) / 1024:.1f} KB ({html / 1024:.1f} KB HTML + {static_gz / 1024:.1f} KB "

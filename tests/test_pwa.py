@@ -1,4 +1,4 @@
-"""The app installs on a phone and knows what to keep for offline use: worker, manifest, offline page, lists."""
+"""The app installs on a phone and knows what to keep offline: worker, web app manifest, offline page, ready lists."""
 import json
 import re
 import shutil
@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 
 from outreach.extensions import db
+from outreach.pwa import service
 from outreach.models import Assignment, Block, Property
 
 
@@ -17,13 +18,16 @@ def test_the_service_worker_is_served_from_the_root_never_cached_by_the_browser(
     assert response.headers["Cache-Control"] == "no-cache"
     script = response.get_data(as_text=True)
     assert re.search(r'var VERSION = "[0-9a-f]{16}";', script)
-    assert 'importScripts("/static/js/store.js")' in script
+    # The helpers shared with the pages, then the outbox, each at the URL of this version.
+    assert re.search(r'importScripts\("/static/js/contract.js\?v=([0-9a-f]{16})", "/static/js/store.js\?v=\1"\);',
+                     script)
 
 
 def test_the_worker_precaches_every_static_file_pages_use_and_the_offline_page(client):
     script = client.get("/sw.js").get_data(as_text=True)
     precache = json.loads(re.search(r"var PRECACHE = (\[.*?\]);", script).group(1))
     for url in ("/static/css/app.css", "/static/js/app.js", "/static/js/offline.js", "/static/js/store.js",
+                "/static/js/contract.js", "/static/js/outbox.js",
                 "/static/vendor/htmx-2.0.11/htmx.min.js", "/static/icons/icon-192.png", "/offline",
                 "/manifest.webmanifest"):
         assert url in precache
@@ -46,7 +50,23 @@ def test_changing_any_static_file_ships_a_new_worker_version(app, client, tmp_pa
     assert version() not in (before, after_css)
 
 
-def test_the_manifest_makes_the_app_installable_with_real_icons(app, client):
+def test_changing_a_script_the_worker_imports_ships_a_new_worker_even_if_not_precached(app, client, tmp_path,
+                                                                                      monkeypatch):
+    def version():
+        return re.search(r'var VERSION = "([0-9a-f]+)"', client.get("/sw.js").get_data(as_text=True)).group(1)
+
+    copy = tmp_path / "static"
+    shutil.copytree(app.static_folder, copy)
+    app.static_folder = str(copy)
+    # Whatever the precache rules, what the worker runs is part of its version.
+    monkeypatch.setattr(service, "NOT_PRECACHED", (*service.NOT_PRECACHED, "js/contract.js", "js/store.js"))
+    for name in service.WORKER_IMPORTS:
+        before = version()
+        (copy / name).write_text((copy / name).read_text() + "\n// changed\n")
+        assert version() != before, name
+
+
+def test_the_web_app_manifest_makes_the_app_installable_with_real_icons(app, client):
     response = client.get("/manifest.webmanifest")
     assert response.mimetype == "application/manifest+json"
     manifest = response.get_json()
@@ -70,7 +90,7 @@ def test_the_offline_page_is_the_same_for_everyone(client, world, login_as):
     assert "Wendy" not in signed_in and "csrf" not in signed_in
 
 
-def test_every_page_links_the_manifest_and_shows_the_outbox_badge(client, world, login_as):
+def test_every_page_links_the_web_app_manifest_and_shows_the_outbox_badge(client, world, login_as):
     login_as("worker")
     page = client.get("/").get_data(as_text=True)
     assert 'rel="manifest" href="/manifest.webmanifest"' in page
@@ -99,6 +119,18 @@ def test_waiting_to_send_is_a_page_and_a_fragment(client, world, login_as):
     assert outcomes["no_answer"] == "No answer"
 
 
+def test_the_waiting_to_send_script_is_loaded_on_that_page_alone(client, world, login_as):
+    login_as("worker")
+    script = '<script src="/static/js/outbox.js" defer></script>'
+    assert script in client.get("/outbox").get_data(as_text=True)
+    # Not in the fragment: a boosted visit gets the whole page, and the script with it, once.
+    assert script not in client.get("/outbox", headers={"HX-Request": "true"}).get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert "outbox.js" not in home
+    for name in ("contract", "store", "app", "offline", "badge", "signout", "ready"):
+        assert f'<script src="/static/js/{name}.js" defer></script>' in home
+
+
 def test_the_session_check_gives_the_replay_who_is_signed_in_and_a_fresh_token(client, world, login_as):
     user = login_as("worker")
     response = client.get("/session", headers={"Accept": "application/json", "X-Outreach-Replay": "1"})
@@ -115,10 +147,10 @@ def test_the_session_check_answers_401_never_a_redirect_when_signed_out(client):
     assert "Location" not in response.headers
 
 
-def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_order(client, world, login_as):
+def test_an_estates_ready_list_has_the_walk_list_and_every_door_in_walking_order(client, world, login_as):
     login_as("worker")
     estate = world["estate"]
-    body = client.get(f"/estates/{estate.id}/offline-manifest").get_json()
+    body = client.get(f"/estates/{estate.id}/ready-list").get_json()
     doors = db.session.scalars(db.select(Property.id).where(Property.estate_id == estate.id)
                                .order_by(Property.sort_order)).all()
     assert body["doors"] == len(doors) == 6
@@ -132,7 +164,7 @@ def test_an_estates_offline_list_has_the_walk_list_and_every_door_in_walking_ord
 
 def test_another_teams_estate_cannot_be_made_ready(client, world, login_as):
     login_as("worker")
-    assert client.get(f"/estates/{world['other_estate'].id}/offline-manifest").status_code == 404
+    assert client.get(f"/estates/{world['other_estate'].id}/ready-list").status_code == 404
 
 
 def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
@@ -146,7 +178,7 @@ def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
     db.session.add(Assignment(worker_id=worker.id, estate_id=estate.id, block_id=second.id,
                               starts_on=date.today() - timedelta(days=1)))
     db.session.commit()
-    body = client.get("/offline-manifest").get_json()
+    body = client.get("/ready-list").get_json()
     assert body["doors"] == 1
     assert body["urls"][:2] == ["/", f"/estates/{estate.id}"]
     assert len([u for u in body["urls"] if u.startswith("/properties/")]) == 1
@@ -155,13 +187,13 @@ def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
 def test_the_walk_list_and_home_offer_make_ready_offline(client, world, login_as):
     worker = login_as("worker")
     walk = client.get(f"/estates/{world['estate'].id}").get_data(as_text=True)
-    assert "Make ready offline" in walk and f'data-ready-url="/estates/{world["estate"].id}/offline-manifest"' in walk
+    assert "Make ready offline" in walk and f'data-ready-url="/estates/{world["estate"].id}/ready-list"' in walk
     db.session.add(Assignment(worker_id=worker.id, estate_id=world["estate"].id, starts_on=date.today()))
     db.session.commit()
-    assert 'data-ready-url="/offline-manifest"' in client.get("/").get_data(as_text=True)
+    assert 'data-ready-url="/ready-list"' in client.get("/").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("url", ["/outbox", "/offline-manifest", "/session"])
+@pytest.mark.parametrize("url", ["/outbox", "/ready-list", "/session"])
 def test_offline_pages_need_a_sign_in(client, url):
     assert client.get(url).status_code == 302
     assert client.get(url, headers={"X-Outreach-Replay": "1"}).status_code == 401

@@ -201,6 +201,6 @@ def test_the_revisit_list_is_made_ready_offline_with_its_estate(client, world, l
     login_as("worker")
     estate_id = world["estate"].id
     page = client.get(f"/estates/{estate_id}/revisits").get_data(as_text=True)
-    assert f'data-ready-url="/estates/{estate_id}/offline-manifest"' in page and "Make ready offline" in page
-    urls = client.get(f"/estates/{estate_id}/offline-manifest").get_json()["urls"]
+    assert f'data-ready-url="/estates/{estate_id}/ready-list"' in page and "Make ready offline" in page
+    urls = client.get(f"/estates/{estate_id}/ready-list").get_json()["urls"]
     assert f"/estates/{estate_id}/revisits" in urls

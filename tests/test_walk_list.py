@@ -198,7 +198,7 @@ def test_a_voided_visit_stays_in_the_history_but_no_longer_counts(client, login_
 
 
 # The estate's pages that are made ready offline share their response with /offline-manifest (pwa).
-SERVED_ELSEWHERE = {"/estates/<int:estate_id>/offline-manifest": "outreach.pwa.views"}
+SERVED_ELSEWHERE = {"/estates/<int:estate_id>/ready-list": "outreach.pwa.views"}
 
 
 def test_every_page_of_an_estate_lives_in_the_module_its_url_names(app):

@@ -16,6 +16,11 @@ PRECACHE_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
 # download it when the app installs. Not precached, these files come from the network as usual.
 NOT_PRECACHED = ("vendor/leaflet-", "js/coverage.js")
 SW_TEMPLATE = "pwa/sw.js"
+# What the worker loads with importScripts, in order: the helpers it shares with the pages, then the outbox.
+WORKER_IMPORTS = ("js/contract.js", "js/store.js")
+# Stands for a property id in a URL pattern: url_for builds the real URL (prefix and all), the
+# pages and the worker put ":id" where it was.
+_ANY_ID = 918273645
 
 _digest_cache: dict[tuple, str] = {}
 
@@ -28,15 +33,16 @@ def static_files() -> list[Path]:
 
 
 def worker_version() -> str:
-    """A digest of every precached file, the worker's own template and the salt: any change ships a new worker."""
+    """A digest of the precached files, the worker's imports, its template and the salt: a change ships a new worker."""
     template = Path(current_app.template_folder) / SW_TEMPLATE
-    files = [*static_files(), template]
+    root = Path(current_app.static_folder)
+    # The imports are precached too; named again so that no precache rule can ever leave them out.
+    files = [*dict.fromkeys([*static_files(), *(root / name for name in WORKER_IMPORTS)]), template]
     # Hash contents only when a file's size or mtime moved: /sw.js is asked for on every page load.
     key = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
     key += (current_app.config.get("OFFLINE_VERSION_SALT", ""),)
     if key not in _digest_cache:
         digest = hashlib.sha256()
-        root = Path(current_app.static_folder)
         for path in files:
             # Paths too: moving a file changes its URL, which the worker must learn.
             digest.update((path.relative_to(root).as_posix() if path != template else SW_TEMPLATE).encode())
@@ -52,6 +58,26 @@ def precache_urls() -> list[str]:
     root = Path(current_app.static_folder)
     urls = [url_for("static", filename=p.relative_to(root).as_posix()) for p in static_files()]
     return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
+
+
+def worker_imports(version: str) -> list[str]:
+    """The URLs of the scripts the worker imports, new for each version (none is fetched from an old cache)."""
+    return [url_for("static", filename=name, v=version) for name in WORKER_IMPORTS]
+
+
+def offline_urls() -> dict[str, str]:
+    """Every URL the worker and the pages' offline scripts need, from url_for: one source for both."""
+    def pattern(endpoint: str) -> str:
+        return url_for(endpoint, property_id=_ANY_ID).replace(str(_ANY_ID), ":id")
+    return {
+        "worker": url_for("pwa.service_worker"),
+        "offline": url_for("pwa.offline"),
+        "session": url_for("pwa.session_info"),
+        "login": url_for("auth.login"),
+        "static": url_for("static", filename=""),
+        "door": pattern("properties.door"),
+        "visits": pattern("properties.record"),
+    }
 
 
 def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tuple[list[str], int]:

@@ -1,4 +1,4 @@
-"""The progressive web app: service worker, manifest, offline page, outbox page, session check, ready-offline lists."""
+"""The progressive web app: service worker, web app manifest, offline page, outbox page, session check, ready lists."""
 from flask import Blueprint, current_app, jsonify, make_response, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
@@ -7,16 +7,20 @@ from ..access import get_estate_or_404
 from ..assignments.service import current_assignments
 from ..htmx import render
 from ..models import OUTCOMES
-from .service import assignments_offline_urls, estate_offline_urls, precache_urls, worker_version
+from .service import (assignments_offline_urls, estate_offline_urls, offline_urls, precache_urls, worker_imports,
+                      worker_version)
 
 bp = Blueprint("pwa", __name__)
+# base.html hands the pages the same URLs as the worker gets, as JSON.
+bp.add_app_template_global(offline_urls)
 
 
 @bp.get("/sw.js")
 def service_worker():
     """The service worker, from the site root so it controls every page; never cached by the browser."""
-    body = render_template("pwa/sw.js", version=worker_version(), precache=precache_urls(),
-                           store_url=url_for("static", filename="js/store.js"))
+    version = worker_version()
+    body = render_template("pwa/sw.js", version=version, precache=precache_urls(),
+                           imports=worker_imports(version), urls=offline_urls())
     response = make_response(body)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
@@ -62,24 +66,24 @@ def session_info():
     return response
 
 
-@bp.get("/estates/<int:estate_id>/offline-manifest")
+@bp.get("/estates/<int:estate_id>/ready-list")
 @login_required
-def estate_manifest(estate_id: int):
-    """The pages to fetch to make an estate ready offline."""
+def estate_ready_list(estate_id: int):
+    """The ready list of an estate: the pages to fetch to make it ready offline."""
     estate = get_estate_or_404(current_user, estate_id)
     urls, doors = estate_offline_urls(estate)
-    return _manifest(f"estate-{estate.id}", estate.name, urls, doors)
+    return _ready_list(f"estate-{estate.id}", estate.name, urls, doors)
 
 
-@bp.get("/offline-manifest")
+@bp.get("/ready-list")
 @login_required
-def assignments_manifest():
-    """The pages to fetch to make the signed-in worker's current assignments ready offline."""
+def assignments_ready_list():
+    """The ready list of the signed-in worker's current assignments: the pages to fetch to make them ready offline."""
     urls, doors = assignments_offline_urls(current_assignments(current_user))
-    return _manifest("assignments", "Your assignments", [url_for("home.index"), *urls], doors)
+    return _ready_list("assignments", "Your assignments", [url_for("home.index"), *urls], doors)
 
 
-def _manifest(key: str, label: str, urls: list[str], doors: int):
+def _ready_list(key: str, label: str, urls: list[str], doors: int):
     response = jsonify(key=key, label=label, doors=doors, user_id=current_user.id,
                        urls=[*dict.fromkeys([*urls, url_for("pwa.outbox")])])
     response.headers["Cache-Control"] = "no-store"

@@ -11,8 +11,8 @@
     if (!(form instanceof HTMLFormElement) || !form.elements.namedItem("uuid")) return;
     // "12 Ash Walk: No answer": how the outbox names this record to the worker.
     var button = event.submitter;
-    form.dataset.description = [form.dataset.describe, button && button.name ? button.textContent.trim() : ""]
-      .filter(Boolean).join(": ");
+    form.dataset.description = OutreachContract.describe(form.dataset.describe,
+                                                         button && button.name ? button.textContent.trim() : "");
     form.elements.namedItem("uuid").value = crypto.randomUUID();
     var at = form.elements.namedItem("recorded_at");
     if (at) at.value = new Date().toISOString();

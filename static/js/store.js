@@ -1,4 +1,5 @@
-// The phone's own records in IndexedDB, shared by the pages and the service worker (importScripts).
+// The phone's own records in IndexedDB, shared by the pages and the service worker (importScripts),
+// both of which load contract.js first.
 // A dozen lines instead of a library: every promise resolves only when its transaction has completed,
 // so "saved" means on disk (write-ahead), not merely queued.
 (function (g) {
@@ -57,7 +58,7 @@
     },
     mine: function (userId) {
       return this.all().then(function (rows) {
-        return rows.filter(function (r) { return String(r.author) === String(userId); });
+        return rows.filter(function (r) { return g.OutreachContract.madeBy(r, userId); });
       });
     }
   };

@@ -1,13 +1,18 @@
 // Outreach service worker, version {{ version }} (the server computes it from every static file).
 // Hand-written on purpose: no library queue, because ours must never drop a record (see the outbox below).
 "use strict";
-importScripts({{ store_url|tojson }});
+// At the top level: importScripts is only allowed while the worker installs. The version changes
+// whenever an imported script does, and each import's URL carries it, so a new worker gets the new copy.
+importScripts({{ imports|map("tojson")|join(", ") }});
 
 var VERSION = {{ version|tojson }};
 var STATIC = "outreach-static-" + VERSION;   // versioned: replaced wholesale by a new worker
 var PAGES = self.OutreachStore.PAGES;       // not versioned: pages made ready offline survive updates
 var PRECACHE = {{ precache|tojson }};
-var OFFLINE_URL = {{ url_for('pwa.offline')|tojson }};
+var URLS = {{ urls|tojson }};  // every URL the worker uses, from the server's url_for
+var contract = self.OutreachContract;
+contract.use(URLS);
+var MARKERS = contract.MARKERS;
 var PAGE_TIMEOUT = 3500;     // a stairwell with one bar: show the saved copy rather than a spinner
 var SEND_TIMEOUT = 15000;    // a request that hangs mid-send must not hold the outbox
 var MAX_BACKOFF = 300000;    // 5 minutes
@@ -63,13 +68,13 @@ self.addEventListener("fetch", function (event) {
     event.respondWith(post(request));
     return;
   }
-  if (request.method !== "GET" || url.pathname === "/sw.js" || url.pathname === "/session") return;
+  if (request.method !== "GET" || url.pathname === URLS.worker || url.pathname === URLS.session) return;
   if (request.headers.get("X-Outreach-Save")) return event.respondWith(saveForLater(request));
-  if (url.pathname.indexOf("/static/") === 0) return event.respondWith(fromStatic(request));
+  if (url.pathname.indexOf(URLS.static) === 0) return event.respondWith(fromStatic(request));
   var htmx = request.headers.get("HX-Request") === "true";
   var boosted = request.headers.get("HX-Boosted") === "true";
-  if (request.mode === "navigate" || boosted) event.respondWith(page(request, true));
-  else if (htmx) event.respondWith(page(request, false));
+  if (request.mode === "navigate" || boosted) event.respondWith(page(event, true));
+  else if (htmx) event.respondWith(page(event, false));
 });
 
 function fromStatic(request) {
@@ -86,10 +91,17 @@ function pageKey(href) {
   return url.href;
 }
 
-function timeout(ms) {
+// A fetch given up after ms (an AbortError); its timer is cleared however the fetch ends.
+function fetchWithin(ms, input, init) {
   var controller = new AbortController();
   var timer = setTimeout(function () { controller.abort(); }, ms);
-  return {signal: controller.signal, done: function () { clearTimeout(timer); }};
+  return fetch(input, Object.assign({}, init, {signal: controller.signal})).then(function (response) {
+    clearTimeout(timer);
+    return response;
+  }, function (error) {
+    clearTimeout(timer);
+    throw error;
+  });
 }
 
 function learnUser(response) {
@@ -140,11 +152,9 @@ function savedPage(key, full) {
     if (!hit) return null;
     var saved = new Date(hit.headers.get("X-Outreach-Saved"));
     var note = '<p class="stale" role="note" data-saved-at="' + saved.toISOString() + '">Saved on this phone ' +
-      saved.toLocaleString("en-GB", {weekday: "short", day: "numeric", month: "short", hour: "2-digit",
-        minute: "2-digit"}) + ": it may be out of date.</p>";
+      contract.when(saved) + ": it may be out of date.</p>";
     return hit.text().then(function (body) {
-      body = full ? body.replace('<main id="main">', '<main id="main">' + note)
-        : body.replace("<!--door:message-->", note);
+      body = full ? body.replace(MARKERS.main, MARKERS.main + note) : body.replace(MARKERS.doorMessage, note);
       var headers = new Headers(hit.headers);
       headers.set("Content-Type", "text/html; charset=utf-8");
       return new Response(body, {status: 200, headers: headers});
@@ -153,7 +163,8 @@ function savedPage(key, full) {
 }
 
 // Pages: network first with a short timeout, so they stay current; the saved copy when slow or offline.
-function page(request, full) {
+function page(event, full) {
+  var request = event.request;
   var key = pageKey(request.url);
   var network = fetch(request).then(function (response) {
     var learnt = learnUser(response);
@@ -161,7 +172,13 @@ function page(request, full) {
     return Promise.resolve(learnt).then(function () { return save(key, response.clone()); })
       .then(function () { return response; });
   });
-  var slow = new Promise(function (resolve) { setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
+  // When the saved copy is shown first, the network answer still arrives and is saved: the worker
+  // must stay alive until it is, or the next visit offline would get the older copy.
+  event.waitUntil(network.catch(function () {}));
+  var timer;
+  var slow = new Promise(function (resolve) { timer = setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
+  var settled = function () { clearTimeout(timer); };
+  network.then(settled, settled);
   return Promise.race([network, slow]).then(function (first) {
     if (first !== "slow") return first;
     return savedPage(key, full).then(function (saved) { return saved || network; });
@@ -172,17 +189,19 @@ function page(request, full) {
         return new Response('<p class="warning" role="alert">Not saved on this phone: it will open when there ' +
           "is signal.</p>", {status: 200, headers: {"Content-Type": "text/html; charset=utf-8"}});
       }
-      return caches.open(STATIC).then(function (cache) { return cache.match(OFFLINE_URL); });
+      return offlinePage();
     });
   });
+}
+
+function offlinePage() {
+  return caches.open(STATIC).then(function (cache) { return cache.match(URLS.offline); });
 }
 
 // "Make ready offline": the page fetches each URL through here, so saving happens in one place.
 function saveForLater(request) {
   var clean = new Request(request.url, {credentials: "same-origin", cache: "no-store"});
-  var t = timeout(30000);
-  return fetch(clean, {signal: t.signal}).then(function (response) {
-    t.done();
+  return fetchWithin(30000, clean).then(function (response) {
     learnUser(response);
     if (!isPage(response)) return new Response(null, {status: response.ok ? 502 : response.status});
     return save(pageKey(request.url), response).then(function () { return new Response(null, {status: 204}); });
@@ -198,7 +217,7 @@ function post(request) {
   if (type.indexOf("application/x-www-form-urlencoded") !== 0) return fetch(request);
   return request.clone().text().then(function (body) {
     var fields = new URLSearchParams(body);
-    if (!fields.get("uuid") || !fields.get("recorded_at") || !fields.get("author_id")) return fetch(request);
+    if (!contract.RECORD_FIELDS.every(function (name) { return fields.get(name); })) return fetch(request);
     var record = {
       uuid: fields.get("uuid"), url: request.url, body: body, contentType: type,
       boosted: request.headers.get("HX-Boosted") === "true",
@@ -230,11 +249,9 @@ function sendLive(record, request, body) {
   // Made by the outbox: the server answers 401, never a redirect to the sign-in page.
   headers.set("X-Outreach-Replay", "1");
   var navigate = request.mode === "navigate";
-  var t = timeout(SEND_TIMEOUT);
-  return fetch(request.url, {method: "POST", headers: headers, body: body, credentials: "same-origin",
-                             redirect: navigate ? "manual" : "follow", signal: t.signal})
+  return fetchWithin(SEND_TIMEOUT, request.url, {method: "POST", headers: headers, body: body,
+                                                 credentials: "same-origin", redirect: navigate ? "manual" : "follow"})
     .then(function (response) {
-      t.done();
       return settle(record, response, true).then(function (result) {
         tell({});
         if (result === "done" || result === "refused") return response;
@@ -249,7 +266,7 @@ function sendLive(record, request, body) {
 // What the server's answer means for a record. Only a real 2xx from the server counts as delivered.
 function classify(response) {
   if (response.type === "opaqueredirect") return "done";  // 303 after a plain form POST
-  if (response.status === 401 || (response.redirected && new URL(response.url).pathname === "/login")) {
+  if (response.status === 401 || (response.redirected && new URL(response.url).pathname === URLS.login)) {
     return "signin";
   }
   if (response.ok) return "done";
@@ -289,7 +306,9 @@ function reason(response) {
     if (header) return header;
     try { return JSON.parse(text).message || text; } catch (e) { /* HTML */ }
     var errors = [];
-    text.replace(/class="error"[^>]*>([^<]+)</g, function (m, message) { errors.push(message.trim()); });
+    text.replace(new RegExp(MARKERS.error + "[^>]*>([^<]+)<", "g"), function (m, message) {
+      errors.push(message.trim());
+    });
     return errors.join(" ") || "The server refused this record (" + response.status + ").";
   }).catch(function () { return header || "The server refused this record (" + response.status + ")."; });
 }
@@ -310,33 +329,28 @@ function backoff(record, error) {
 
 // The answer the page gets when a record stays on the phone: 202, "Saved on this phone".
 function savedAnswer(record, request) {
-  var what = record.description.split(": ").slice(1).join(": ") || record.description;
+  var what = contract.whatOf(record.description) || record.description;
   var note = '<p class="flash saved" role="status">Saved on this phone, will send when there is signal: ' +
-    escapeHtml(what) + ".</p>";
+    contract.escapeHtml(what) + ".</p>";
   var html = {"Content-Type": "text/html; charset=utf-8"};
-  var door = /\/properties\/(\d+)\/visits$/.exec(new URL(record.url).pathname);
+  var door = contract.doorOf(record.url);
   var boosted = request.headers.get("HX-Boosted") === "true" || request.mode === "navigate";
   var fragment = request.headers.get("HX-Request") === "true" && !boosted;
-  var source = door && fragment ? rawSaved(new URL("/properties/" + door[1], record.url).href)
-    : caches.open(STATIC).then(function (cache) { return cache.match(OFFLINE_URL); });
+  var source = door && fragment ? rawSaved(new URL(contract.doorUrl(door), record.url).href) : offlinePage();
   return source.then(function (saved) { return saved ? saved.text() : ""; }).then(function (text) {
-    var start = text.indexOf('<section id="door"'), end = text.indexOf("<!--/door-->");
+    var start = text.indexOf(MARKERS.door), end = text.indexOf(MARKERS.doorEnd);
     var body;
     if (door && fragment && start >= 0 && end > start) {
       // The cached door, so the worker can go on; the page overlays what is waiting to send.
-      body = text.slice(start, end).replace("<!--door:message-->", note);
+      body = text.slice(start, end).replace(MARKERS.doorMessage, note);
     } else if (fragment) {
-      body = '<section id="door" class="door-card">' + note + "</section>";
+      body = MARKERS.door + ' class="door-card">' + note + "</section>";
     } else {
-      body = text.replace(/<!--offline:message-->[^]*<!--\/offline:message-->/, note);
+      var from = text.indexOf(MARKERS.offlineMessage), to = text.indexOf(MARKERS.offlineMessageEnd);
+      body = from >= 0 && to > from ? text.slice(0, from) + note + text.slice(to + MARKERS.offlineMessageEnd.length)
+        : text;
     }
     return new Response(body, {status: 202, headers: html});
-  });
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"]/g, function (c) {
-    return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c];
   });
 }
 
@@ -359,11 +373,9 @@ function replay(force) {
 }
 
 function session() {
-  var t = timeout(SEND_TIMEOUT);
-  return fetch("/session", {headers: {"Accept": "application/json", "X-Outreach-Replay": "1"},
-                            credentials: "same-origin", cache: "no-store", signal: t.signal})
+  return fetchWithin(SEND_TIMEOUT, URLS.session, {headers: {"Accept": "application/json", "X-Outreach-Replay": "1"},
+                                                  credentials: "same-origin", cache: "no-store"})
     .then(function (response) {
-      t.done();
       if (response.status === 401 || response.redirected) return null;
       if (!response.ok) throw new Error("server " + response.status);
       return response.json();
@@ -386,7 +398,7 @@ function replayPass(force) {
       currentUser = String(who.user_id);
       store.meta("user", currentUser);
       // A record is only ever sent under the login of the user who recorded it.
-      var mine = due.filter(function (r) { return String(r.author) === currentUser; });
+      var mine = due.filter(function (r) { return contract.madeBy(r, currentUser); });
       var sent = 0;
       return mine.reduce(function (chain, record) {
         return chain.then(function (stop) {
@@ -415,13 +427,11 @@ function deliver(record, token) {
       tell({});
       var body = new URLSearchParams(record.body);
       body.set("csrf_token", token);  // tokens belong to the session: the one saved with the form may be old
-      var t = timeout(SEND_TIMEOUT);
-      return fetch(record.url, {
-        method: "POST", body: body.toString(), credentials: "same-origin", signal: t.signal,
+      return fetchWithin(SEND_TIMEOUT, record.url, {
+        method: "POST", body: body.toString(), credentials: "same-origin",
         headers: {"Content-Type": record.contentType, "X-CSRFToken": token, "HX-Request": "true",
                   "X-Outreach-Replay": "1"}
       }).then(function (response) {
-        t.done();
         return settle(record, response, false);
       }, function (error) {
         return backoff(record, error).then(function () { return error.name === "AbortError" ? "retry" : "network"; });
