@@ -20,6 +20,7 @@ from ..funnel.service import (
     REACHED_ACTIVE,
     FunnelFilters,
     bucket,
+    default_period,
     local_midnight,
     month_starts,
     participant_conditions,
@@ -65,9 +66,9 @@ def suppress(count: int) -> str:
 
 
 def report_period(f: FunnelFilters, today: date) -> FunnelFilters:
-    """Reports need a period: the last 12 months (this one included) unless one was chosen."""
-    first = f.date_from or (today.replace(day=1) - timedelta(days=335)).replace(day=1)
-    return replace(f, date_from=first, date_to=f.date_to or today)
+    """Reports need a period: the default one (the funnel's too) unless one was chosen."""
+    first, _last = default_period(today)
+    return replace(f, date_from=f.date_from or first, date_to=f.date_to or today)
 
 
 def _months(f: FunnelFilters):
