@@ -127,7 +127,9 @@ class Drop:
 
     @property
     def text(self) -> str:
-        return f"Biggest drop: {self.before.lower()} → {self.after.lower()}, {round(100 * self.lost)}% lost"
+        def name(label: str) -> str:
+            return label.split(" (")[0].lower()  # "Outcome (training, job, progression)" -> "outcome"
+        return f"Biggest drop: {name(self.before)} → {name(self.after)}, {round(100 * self.lost)}% lost"
 
 
 @dataclass
