@@ -74,8 +74,8 @@ def summary():
     """The period on one printable page for a funder: counts with totals, small numbers suppressed."""
     period = _period()
     today = local_today()
-    return render_template("reports/summary.html", summary=funder_summary(period), chosen_estate=request.args.get("estate", ""),
-                           period=period, period_words=period_text(period, today), today=today,
+    return render_template("reports/summary.html", summary=funder_summary(period),
+                           chosen_estate=request.args.get("estate", ""), period=period, period_words=period_text(period, today), today=today,
                            note=SUPPRESSION_NOTE, hidden_note=HIDDEN_NOTE)
 
 
