@@ -7,6 +7,8 @@ Which filter applies to which step (shown on the page as FILTER_NOTE):
 - period: visits recorded in it, participants signed up in it (their later stages count whenever they happen);
 - worker: visits they recorded, participants they signed up;
 - source: participants only (a door has no source).
+Each step's rate is its count over the step before, except signed up: door-knock sign-ups over interested
+doors, as people from drop-ins and referrals never stood at those doors. Bars share one scale, the largest step.
 """
 from __future__ import annotations
 
@@ -96,7 +98,6 @@ class Funnel:
     outcomes: dict[str, int]
     three_sessions: int
     trend: list["TrendWeek"] = field(default_factory=list)
-    door_knock_signed_up: int = 0
 
     @property
     def scale(self) -> int:
@@ -326,8 +327,7 @@ def funnel(f: FunnelFilters, *, with_trend: bool = True, today: date | None = No
             step.rate = rate(step.count, previous.count)
         steps.append(step)
         previous = step
-    result = Funnel(steps, {stage: counts[stage] for stage in OUTCOME_STAGES}, counts["three_sessions"],
-                    door_knock_signed_up=counts["door_knock"])
+    result = Funnel(steps, {stage: counts[stage] for stage in OUTCOME_STAGES}, counts["three_sessions"])
     for step in steps:
         # One honest scale for doors and people alike: 61 sign-ups are drawn 61/1,638 of the properties.
         step.share = step.count / result.scale
