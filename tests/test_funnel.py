@@ -1,4 +1,5 @@
 """The funnel a manager reads: figures equal a count made by hand from the rows, whatever the filters."""
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -272,3 +273,80 @@ def test_voids_and_doors_gone_from_the_list_count_nowhere_after_random_work(db, 
         assert [(w.knocked, w.conversation) for w in result.trend] == trend_by_hand(db, f, result.trend), f
     assert count_by_hand(db, FunnelFilters())["knocked"] > 0
     assert sum(w.knocked for w in funnel(FunnelFilters(), today=today).trend) > 0
+
+
+def a_participant(world, source: str, at, n: int) -> Participant:
+    """A participant of the estate, signed up at `at`, who came from `source`."""
+    from outreach.extensions import db
+    person = Participant(uuid=f"p-{source}-{n}", estate_id=world["estate"].id, created_by_id=world["worker"].id,
+                         first_name="Pat", last_name=f"Person{n}", source=source, signed_up_at=at)
+    db.session.add(person)
+    return person
+
+
+def test_door_to_sign_up_conversion_counts_door_knock_sign_ups_only(world):
+    from outreach.extensions import db
+    at = factories.utc(2026, 3, 2, 10)
+    for n, door in enumerate(factories.doors_of(world["estate"])[:4]):
+        factories.visit(door, world["worker"], "spoke_interested", at)
+    a_participant(world, "door_knock", at, 1)
+    for n in range(5):  # five people from the Jobcentre: they never stood at one of these doors
+        a_participant(world, "jobcentre", at, 10 + n)
+    db.session.commit()
+    steps = {s.key: s for s in funnel(FunnelFilters(estate_ids=(world["estate"].id,)), with_trend=False).steps}
+    assert steps["signed_up"].count == 6, "the step still counts everyone signed up"
+    assert steps["signed_up"].rate_text == "25%", "1 door-knock sign-up of 4 interested doors, not 6 of 4"
+    assert steps["signed_up"].rate_note == "1 door-knock sign-up of 4 interested doors"
+    jobcentre = funnel(FunnelFilters(estate_ids=(world["estate"].id,), source="jobcentre"), with_trend=False)
+    assert jobcentre["signed_up"] == 5 and jobcentre.steps[5].rate is None, "no door conversion from referrals"
+
+
+def test_every_bar_is_drawn_on_one_scale_and_the_biggest_drop_is_named(client, world, login_as):
+    from outreach.extensions import db
+    at = factories.utc(2026, 3, 2, 10)
+    doors = factories.doors_of(world["estate"])
+    for door, outcome in zip(doors, ("spoke_interested", "spoke_interested", "spoke_not_interested",
+                                     "call_back", "no_answer")):
+        factories.visit(door, world["worker"], outcome, at)
+    for n in range(3):  # more people than interested doors: drawn wider only because there are more
+        a_participant(world, "drop_in" if n else "door_knock", at, n)
+    db.session.commit()
+    result = funnel(FunnelFilters(estate_ids=(world["estate"].id,)), with_trend=False)
+    assert result.scale == 6, "six properties: the largest step"
+    assert {s.key: round(s.share, 3) for s in result.steps} == {
+        "properties": 1.0, "knocked": round(5 / 6, 3), "answered": round(4 / 6, 3), "conversation": 0.5,
+        "interested": round(2 / 6, 3), "signed_up": 0.5, "active": 0.0, "outcome": 0.0}
+    # Knocked 5 -> answered 4 (20% lost), -> conversation 3 (25%), -> interested 2 (33%),
+    # interested -> 1 door-knock sign-up (50%), signed up 3 -> active 0 (100%).
+    assert result.biggest_drop.text == "Biggest drop: signed up → active, 100% lost"
+
+    login_as("manager")
+    html = client.get(f"/funnel?estate={world['estate'].id}&from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "Biggest drop: signed up → active, 100% lost" in html
+    assert "a full bar is 6." in html
+    widths = re.findall(r'id="step-(\w+)" data-count="(\d+)".*?<rect width="([\d.]+)"', html, re.S)
+    assert {key: (int(count), float(w)) for key, count, w in widths}["signed_up"] == (3, 500.0)
+    assert all(abs(float(w) - 1000 * int(count) / 6) < 0.1 for _, count, w in widths)
+    assert 'style="width' not in html, "no inline style: the page must work under style-src 'self'"
+
+
+def test_the_funnel_and_the_reports_default_to_one_period_and_say_which(client, world, login_as):
+    from outreach.funnel.service import default_period
+    from outreach.clock import local_today
+    start, end = default_period(local_today())
+    login_as("manager")
+    html = client.get("/funnel").get_data(as_text=True)
+    assert f'id="f-from" name="from" type="date" value="{start.isoformat()}"' in html
+    assert f'id="f-to" name="to" type="date" value="{end.isoformat()}"' in html
+    assert re.search(r'aria-current="true">Last 12 months</a>', html)
+    assert f"{start.strftime('%-d %b %Y')} to {end.strftime('%-d %b %Y')} (last 12 months)" in html
+    reports = client.get("/reports/").get_data(as_text=True)
+    assert f'name="from" type="date" value="{start.isoformat()}"' in reports
+    assert f'name="to" type="date" value="{end.isoformat()}"' in reports
+
+    everything = client.get("/funnel?from=&to=").get_data(as_text=True)
+    assert re.search(r'aria-current="true">All time</a>', everything)
+    assert "All time: every record up to" in everything
+    chosen = client.get("/funnel?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    quick_links = chosen.split('<p class="quick">')[1].split("</p>")[0]
+    assert "1 Mar 2026 to 31 Mar 2026</strong>" in chosen and "aria-current" not in quick_links

@@ -334,3 +334,44 @@ def test_flask_import_properties_lists_bad_rows_and_writes_nothing(app, db, tmp_
     assert "line 3: B-1: duplicate reference B-1 (first on line 2)" in result.output
     assert "nothing written" in result.output
     assert db.session.scalar(select(Estate).where(Estate.name == "Bad")) is None
+
+
+def test_the_first_rows_are_read_as_they_will_be_saved_and_each_column_says_what_it_became(app):
+    parsed = parse_csv(GOOD[:-1] + b"\nWH-007,,,,L4 6AB,Ash Walk,,,7,,,maybe\n" + b"WH-008,,,,,,,,,,,\n")
+    assert parsed.mapping[:2] == [("Property Reference", "reference"), ("UPRN", "uprn")]
+    assert ("Flat/house number", "number") in parsed.mapping and len(parsed.mapping) == 12
+    first = parsed.samples[0]
+    assert first.line == 2 and len(parsed.samples) == 5
+    assert (first.cells["postcode"].raw, first.cells["postcode"].shown) == ("l4 6ab", "L4 6AB")
+    assert first.cells["postcode"].changed and not first.cells["reference"].changed
+    assert (first.cells["floor"].raw, first.cells["floor"].shown) == ("1.0", "1")
+    assert parsed.samples[1].cells["is_void"].shown == "yes" and parsed.samples[3].cells["is_void"].shown == "no"
+    assert all(not s.reasons for s in parsed.samples), "the first five rows are good"
+    bad = parse_csv(csv_bytes("WH-1,,,,zz,Ash Walk,,,1,,,", "WH-2,,,,,,,,,,,"))
+    assert bad.samples[0].cells["address_line1"].shown == "1 Ash Walk", "made from number and street"
+    assert bad.samples[0].reasons == ["bad postcode “zz”"] and bad.samples[0].cells["postcode"].shown == ""
+    assert bad.samples[1].reasons == [
+        "missing address (no address line 1, and no number and block/street to make one)"]
+
+
+def test_the_preview_shows_the_column_mapping_and_the_first_rows_before_anything_is_saved(client, login_as, db):
+    login_as("admin")
+    preview_url = upload(client, SAMPLE.read_bytes(), estate="Oxton Fields").headers["Location"]
+    response = client.get(preview_url)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "How the columns were read" in text and "<tr><td>Block/Street</td><td>Block/street</td></tr>" in text
+    assert re.search(r"CH46 6AG<br><small class=\"was\">from “ch46 6ag”</small>", text)
+    assert "The first 5 rows, as they will be saved" in text
+    assert db.session.scalar(select(Estate).where(Estate.name == "Oxton Fields")) is None
+
+
+def test_a_missing_estate_name_gets_our_message_not_the_browsers(client, login_as):
+    login_as("admin")
+    form = client.get("/admin/import").get_data(as_text=True)
+    assert re.search(r'<form method="post" action="/admin/import"[^>]* novalidate>', form)
+    response = upload(client, GOOD, estate="  ")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert '<p class="error" id="estate-error">Name the estate: an existing one, or a new one to create.</p>' in text
+    assert 'aria-describedby="estate-error"' in text

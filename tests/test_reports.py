@@ -167,3 +167,62 @@ def test_a_period_of_the_longest_allowed_span_is_reported(client, world, login_a
     response = client.get("/reports/funnel.csv", query_string={"from": "2016-12-01", "to": "2026-11-30"})
     assert response.status_code == 200 and rows(response)[0][:2] == ["estate", "month"]
 
+
+
+def test_a_column_and_its_total_are_suppressed_by_one_rule_so_no_small_number_can_be_worked_out():
+    from outreach.reports.service import HIDDEN, suppress_column
+    # One "<5" beside shown numbers and a shown total: 35 - 12 - 20 would give the 3 away, so 12 hides too.
+    assert suppress_column([0, 3, 12, 20], 35) == (["0", "<5", HIDDEN, "20"], "35")
+    # Two small numbers: only their sum (5) can be worked out, not either one.
+    assert suppress_column([3, 2, 12], 17) == (["<5", "<5", "12"], "17")
+    # A small total is suppressed like any other count; so are its small rows.
+    assert suppress_column([3, 0, 0], 3) == (["<5", "0", "0"], "<5")
+    assert suppress_column([3, 0, 0, 0], 3)[1] == "<5"
+    assert suppress_column([0, 0], 0) == (["0", "0"], "0")
+    assert suppress_column([7, 9], 16) == (["7", "9"], "16")
+
+
+def test_the_funder_summary_adds_up_to_the_funnel_of_the_same_period(db, demo_manager):
+    from outreach.funnel.service import FunnelFilters, default_period, funnel
+    from outreach.reports.service import funder_summary
+    from outreach.clock import local_today
+    start, end = default_period(local_today())
+    period = FunnelFilters(date_from=start, date_to=end)
+    summary = funder_summary(period)
+    whole = funnel(period, with_trend=False)
+    for key in ("signed_up", "active"):
+        assert summary.by_status.total[key] == summary.by_source.total[key] == whole[key] > 0, key
+    assert summary.by_status.total["any_outcome"] == whole["outcome"]
+    assert summary.by_status.total["three"] == whole.three_sessions
+    for stage in ("training_started", "job_started", "progression"):
+        assert summary.by_status.total[stage] == whole[stage], stage
+    assert summary.figures["properties"] == whole["properties"]
+    assert summary.shown("properties") == f"{whole['properties']:,}", "doors are shown in full"
+    assert set(summary.estates) >= {"Bidston Rise", "Wellhouse"}
+
+
+def test_the_summary_page_is_one_printable_page_of_suppressed_counts_with_totals(app, db, client, demo_manager):
+    from flask import template_rendered
+    seen = []
+
+    def rendered(sender, template, context, **extra):
+        seen.append(template.name)
+    reports = client.get("/reports/").get_data(as_text=True)
+    link = re.search(r'href="(/reports/summary\?[^"]+)"', reports).group(1).replace("&amp;", "&")
+    with template_rendered.connected_to(rendered, app):
+        response = client.get(link)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "reports/summary.html" in seen
+    assert "Figures cover <strong>" in html and "(last 12 months)" in html
+    assert html.count("<th scope=\"row\">Total</th>") == 2 and "css/summary.css" in html
+    cells = re.findall(r'<td class="num">([^<]*)</td>', html)
+    assert len(cells) > 40
+    assert all(c in ("0", "&lt;5", "[c]") or (c.isdigit() and int(c) >= 5) for c in cells), cells
+    for p in db.session.scalars(select(Participant)):
+        assert f"{p.first_name} {p.last_name}" not in html
+
+
+def test_workers_and_leads_cannot_open_the_summary(client, world, login_as):
+    for role in ("worker", "lead"):
+        login_as(role)
+        assert client.get("/reports/summary").status_code == 403, role

@@ -39,6 +39,13 @@ HEADERS = {
     "is_void": ("void", "isvoid", "voidflag", "vacant"),
 }
 HEADER_FIELDS = {alias: name for name, aliases in HEADERS.items() for alias in aliases}
+# Each field in the admin's words: the preview's column mapping and first rows use them.
+FIELD_LABELS = {"reference": "Property reference", "uprn": "UPRN", "address_line1": "Address line 1",
+                "address_line2": "Address line 2", "postcode": "Postcode", "block": "Block/street", "kind": "Kind",
+                "entrance": "Entrance", "floor": "Floor", "number": "Flat/house number", "latitude": "Latitude",
+                "longitude": "Longitude", "is_void": "Void"}
+assert set(FIELD_LABELS) == set(HEADERS), "every field has a label"
+SAMPLE_ROWS = 5  # rows of the file shown as read in the preview
 # The columns a row writes to its property (block and kind become a Block).
 PROPERTY_FIELDS = ("uprn", "address_line1", "address_line2", "postcode", "entrance", "floor", "number",
                    "latitude", "longitude", "is_void")
@@ -84,6 +91,27 @@ class BadRow:
 
 
 @dataclass
+class SampleCell:
+    """One cell of a first row: as written in the file, and as it will be stored."""
+
+    raw: str
+    shown: str
+
+    @property
+    def changed(self) -> bool:
+        return self.raw != self.shown
+
+
+@dataclass
+class SampleRow:
+    """One of the file's first rows as read: its line, its cells by field, and any problems."""
+
+    line: int
+    cells: dict[str, SampleCell]
+    reasons: list[str]
+
+
+@dataclass
 class ParsedFile:
     """Every row of a file, validated."""
 
@@ -93,10 +121,18 @@ class ParsedFile:
     ignored_headers: list[str]
     delimiter: str
     notes: list[str] = field(default_factory=list)
+    mapping: list[tuple[str, str]] = field(default_factory=list)  # (header as in the file, field)
+    samples: list[SampleRow] = field(default_factory=list)  # the first rows, as read
 
     @property
     def total(self) -> int:
         return len(self.rows) + len(self.bad_rows)
+
+    @property
+    def sample_fields(self) -> list[str]:
+        """The fields the first rows show: the file's, and address line 1 when it was made from others."""
+        made = any("address_line1" in r.cells for r in self.samples) and "address_line1" not in self.columns
+        return [f for f in HEADERS if f in self.columns or (made and f == "address_line1")]
 
 
 @dataclass
@@ -256,6 +292,26 @@ def _coordinates(cells: dict[str, str], values: dict) -> list[str]:
     return []
 
 
+def shown(value) -> str:
+    """A parsed value as the preview shows it: yes/no for flags, nothing as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def sample_row(line: int, raw: dict[str, str], reference: str, values: dict, reasons: list[str]) -> SampleRow:
+    """A first row for the preview: each field's cell as written and as it will be stored."""
+    cells = {"reference": SampleCell(raw.get("reference", ""), reference)}
+    for name in raw:
+        if name != "reference":
+            cells[name] = SampleCell(raw[name], shown(values.get(name)))
+    if "address_line1" not in raw and values.get("address_line1"):
+        cells["address_line1"] = SampleCell("", values["address_line1"])  # made from number and block
+    return SampleRow(line, cells, list(reasons))
+
+
 def parse_csv(data: bytes) -> ParsedFile:
     """Read and validate a whole file; raise ImportFileError when it can't be read at all."""
     text, note = decode(data)
@@ -275,6 +331,7 @@ def parse_csv(data: bytes) -> ParsedFile:
 
     columns: dict[int, str] = {}
     ignored = []
+    mapping = []
     for index, name in enumerate(header):
         key = header_key(clean_cell(name))
         if not key:
@@ -284,12 +341,14 @@ def parse_csv(data: bytes) -> ParsedFile:
             ignored.append(name.strip())
         else:
             columns[index] = fieldname
+            mapping.append((clean_cell(name), fieldname))
     if "reference" not in columns.values():
         raise ImportFileError("No property reference column. The header row needs a column named "
                               "“Property reference” (or “Property Ref”, “Reference”).")
 
     rows: list[Row] = []
     bad: list[BadRow] = []
+    samples: list[SampleRow] = []
     first_line: dict[str, int] = {}
     line = header_line
     for cells in reader:
@@ -297,6 +356,7 @@ def parse_csv(data: bytes) -> ParsedFile:
         if not any(c.strip() for c in cells):
             continue  # blank lines, Excel's trailing empty rows
         named = {fieldname: clean_cell(cells[i]) if i < len(cells) else "" for i, fieldname in columns.items()}
+        raw = dict(named)
         reference = named.pop("reference")
         values, reasons = parse_row(named)
         if not reference:
@@ -305,6 +365,8 @@ def parse_csv(data: bytes) -> ParsedFile:
             reasons.insert(0, f"duplicate reference {reference} (first on line {first_line[reference]})")
         else:
             first_line[reference] = start
+        if len(samples) < SAMPLE_ROWS:
+            samples.append(sample_row(start, raw, reference, values, reasons))
         if reasons:
             bad.append(BadRow(start, reference or None, reasons))
         else:
@@ -314,7 +376,7 @@ def parse_csv(data: bytes) -> ParsedFile:
         raise ImportFileError("The file has a header row but no properties under it.")
     notes = [note] if note else []
     return ParsedFile(rows, bad, sorted(set(columns.values()), key=list(HEADERS).index), ignored,
-                      delimiter, notes)
+                      delimiter, notes, mapping, samples)
 
 
 # --- Walking order ---------------------------------------------------------------------------------

@@ -14,7 +14,14 @@ from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
 from . import service
 from .commands import register as register_commands
-from .importer import ImportBlocked, ImportFileError, apply_import, parse_csv, plan_import
+from .importer import (
+    FIELD_LABELS,
+    ImportBlocked,
+    ImportFileError,
+    apply_import,
+    parse_csv,
+    plan_import,
+)
 from .service import BLOCK_KINDS, Invalid
 from .uploads import MAX_BYTES, find_upload, keep_upload
 
@@ -284,7 +291,7 @@ def import_preview(token: str):
 def _preview(pending, estate, plan, status=200, error=None):
     team = db.session.get(Team, pending.team_id) if pending.team_id else None
     return _page("preview", status, pending=pending, estate=estate, plan=plan, counts=plan.counts(),
-                 team=team, error=error)
+                 team=team, error=error, labels=FIELD_LABELS)
 
 
 @bp.post("/import/<token>")

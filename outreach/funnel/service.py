@@ -7,10 +7,12 @@ Which filter applies to which step (shown on the page as FILTER_NOTE):
 - period: visits recorded in it, participants signed up in it (their later stages count whenever they happen);
 - worker: visits they recorded, participants they signed up;
 - source: participants only (a door has no source).
+Each step's rate is its count over the step before, except signed up: door-knock sign-ups over interested
+doors, as people from drop-ins and referrals never stood at those doors. Bars share one scale, the largest step.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import pairwise
 
@@ -41,6 +43,7 @@ OUTCOME_STAGES = ("training_started", "job_started", "progression")
 INTERVENTIONS = 3  # "three meaningful interventions"
 # Dates a programme can have: a typo of a year (0026, 20266) is refused, not reported on.
 EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2099, 12, 31)
+DOOR_KNOCK = "door_knock"  # the source of people signed up at their door
 TREND_WEEKS, TREND_MAX_WEEKS = 12, 26
 
 STEPS = (  # (key, label, unit)
@@ -83,8 +86,8 @@ class Step:
     unit: str
     count: int
     rate: float | None = None
-    share: float = 0.0  # for the bar: doors of the footprint, people of those signed up
-
+    share: float = 0.0  # for the bar: count over the funnel's one scale (its largest step)
+    rate_note: str = ""  # what the rate divides, when it is not simply this step over the one before
 
     @property
     def rate_text(self) -> str:
@@ -100,10 +103,38 @@ class Funnel:
     three_sessions: int
     trend: list["TrendWeek"] = field(default_factory=list)
 
+    @property
+    def scale(self) -> int:
+        """The count a full-width bar stands for: every bar is drawn on this one scale."""
+        return max([s.count for s in self.steps] + [1])
+
+    @property
+    def biggest_drop(self) -> "Drop | None":
+        """The step that loses the largest share of the step before it, from knocking on (None when none can)."""
+        drops = [Drop(before.label, step.label, 1 - step.rate)
+                 for before, step in zip(self.steps, self.steps[1:])
+                 if before.key != "properties" and step.rate is not None and before.count]
+        return max(drops, key=lambda d: d.lost, default=None)
+
     def __getitem__(self, key: str) -> int:
         if key in self.outcomes:
             return self.outcomes[key]
         return next(s.count for s in self.steps if s.key == key)
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Where the funnel leaks most: from one step to the next, and the share lost between them."""
+
+    before: str
+    after: str
+    lost: float
+
+    @property
+    def text(self) -> str:
+        def name(label: str) -> str:
+            return label.split(" (")[0].lower()  # "Outcome (training, job, progression)" -> "outcome"
+        return f"Biggest drop: {name(self.before)} → {name(self.after)}, {round(100 * self.lost)}% lost"
 
 
 @dataclass
@@ -251,7 +282,10 @@ def _reached(stages) -> object:
 def people_steps(f: FunnelFilters) -> dict[str, int]:
     """Participants signed up, reaching active and each outcome, and with at least three support sessions."""
     conds = participant_conditions(f)
-    signed_up = db.session.scalar(select(func.count(Participant.id)).where(*conds))
+    signed_up, door_knock = db.session.execute(
+        select(func.count(Participant.id),
+               func.count(case((Participant.source == DOOR_KNOCK, Participant.id))))
+        .where(*conds)).one()
     cohort = select(Participant.id).where(*conds)
     stage_where = [StageEvent.participant_id.in_(cohort)] if conds else []
     row = db.session.execute(
@@ -264,7 +298,7 @@ def people_steps(f: FunnelFilters) -> dict[str, int]:
                .group_by(SupportSession.participant_id)
                .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
     three = db.session.scalar(select(func.count()).select_from(intense))
-    return {"signed_up": signed_up, "active": row[0], "outcome": row[1],
+    return {"signed_up": signed_up, "door_knock": door_knock, "active": row[0], "outcome": row[1],
             **{stage: row[2 + n] for n, stage in enumerate(OUTCOME_STAGES)}, "three_sessions": three}
 
 
@@ -285,15 +319,22 @@ def funnel(f: FunnelFilters, *, with_trend: bool = True, today: date | None = No
     steps, previous = [], None
     for key, label, unit in STEPS:
         step = Step(key, label, unit, counts[key])
-        if previous is not None:
+        if key == "signed_up":
+            # People come from every source, doors only from knocking: the door's conversion is the
+            # door-knock sign-ups over the interested doors.
+            step.rate = rate(counts["door_knock"], previous.count)
+            step.rate_note = (f"{counts['door_knock']:,} door-knock sign-up{'s' if counts['door_knock'] != 1 else ''}"
+                              f" of {previous.count:,} interested door{'s' if previous.count != 1 else ''}")
+            if f.source and f.source != DOOR_KNOCK:
+                step.rate, step.rate_note = None, "the source chosen is not door knocking"
+        elif previous is not None:
             step.rate = rate(step.count, previous.count)
         steps.append(step)
         previous = step
+    result = Funnel(steps, {stage: counts[stage] for stage in OUTCOME_STAGES}, counts["three_sessions"])
     for step in steps:
-        base = counts["properties"] if step.unit == "doors" else counts["signed_up"]
-        step.share = min(1.0, step.count / base) if base else 0.0
-    outcomes = {stage: counts[stage] for stage in OUTCOME_STAGES}
-    result = Funnel(steps, outcomes, counts["three_sessions"])
+        # One honest scale for doors and people alike: 61 sign-ups are drawn 61/1,638 of the properties.
+        step.share = step.count / result.scale
     if with_trend:
         result.trend = trend[0]
     return result
@@ -445,9 +486,58 @@ def quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
+DEFAULT_PERIOD = "Last 12 months"  # the one default of the funnel and the reports
+
+
+def twelve_months_start(today: date) -> date:
+    """The first day of the month eleven months before `today`'s: twelve calendar months, this one included."""
+    return (today.replace(day=1) - timedelta(days=335)).replace(day=1)
+
+
 def quick_periods(today: date) -> list[tuple[str, date, date]]:
-    """Named periods for one tap: this quarter so far, last quarter, the last 12 weeks."""
+    """Named periods for one tap: this quarter so far, last quarter, the last 12 weeks, the last 12 months."""
     this_q = quarter_start(today)
     last_q_end = this_q - timedelta(days=1)
     return [("This quarter", this_q, today), ("Last quarter", quarter_start(last_q_end), last_q_end),
-            ("Last 12 weeks", today - timedelta(weeks=12) + timedelta(days=1), today)]
+            ("Last 12 weeks", today - timedelta(weeks=12) + timedelta(days=1), today),
+            ("Last 12 months", twelve_months_start(today), today)]
+
+
+def default_period(today: date) -> tuple[date, date]:
+    """The period figures cover when none was chosen: the same for the funnel and the reports."""
+    return next((start, end) for label, start, end in quick_periods(today) if label == DEFAULT_PERIOD)
+
+
+def with_default_period(args, filters: FunnelFilters, choices: FilterChoices, today: date) -> FunnelFilters:
+    """The filters over the default period when the request names no period at all.
+
+    A request that names the period but leaves it empty (`?from=&to=`, the "All time" link, or a cleared
+    form) asks for every record, so only the absence of both arguments means "the default".
+    """
+    if "from" in args or "to" in args:
+        return filters
+    start, end = default_period(today)
+    choices.chosen.update({"from": start.isoformat(), "to": end.isoformat()})
+    return replace(filters, date_from=start, date_to=end)
+
+
+def period_label(f: FunnelFilters, today: date) -> str | None:
+    """The quick period's name when the filters' period is one of them ("All time" when it is unbounded)."""
+    if f.date_from is None and f.date_to is None:
+        return "All time"
+    return next((label for label, start, end in quick_periods(today)
+                 if (start, end) == (f.date_from, f.date_to)), None)
+
+
+def period_text(f: FunnelFilters, today: date) -> str:
+    """The period the figures cover, in words: always stated beside the figures."""
+    def day(d: date) -> str:
+        return d.strftime("%-d %b %Y")
+    label = period_label(f, today)
+    if f.date_from is None and f.date_to is None:
+        return f"All time: every record up to {day(today)}"
+    if f.date_from is None:
+        span = f"Every record up to {day(f.date_to)}"
+    else:
+        span = f"{day(f.date_from)} to {day(f.date_to or today)}"
+    return f"{span} ({label.lower()})" if label else span

@@ -7,7 +7,17 @@ from ..access import roles_required
 from ..clock import local_today
 from ..htmx import render
 from ..models import SOURCES
-from .service import FILTER_NOTE, INTERVENTIONS, funnel, parse_filters, quick_periods, rate
+from .service import (
+    FILTER_NOTE,
+    INTERVENTIONS,
+    funnel,
+    parse_filters,
+    period_label,
+    period_text,
+    quick_periods,
+    rate,
+    with_default_period,
+)
 
 bp = Blueprint("funnel", __name__)
 
@@ -19,10 +29,12 @@ def page():
     """Doors to people to outcomes, with step rates, filters, a weekly trend and intensity."""
     filters, choices = parse_filters(request.args, current_user)
     today = local_today()
+    filters = with_default_period(request.args, filters, choices, today)
     result = funnel(filters, today=today)
     status = 422 if choices.errors else 200
     peak = max([w.knocked for w in result.trend] + [1])
     return render("funnel/page.html", "funnel/_funnel.html", status_code=status, funnel=result,
                   choices=choices, filters=filters, SOURCES=SOURCES, note=FILTER_NOTE,
-                  quick=quick_periods(today), interventions=INTERVENTIONS, peak=peak,
+                  quick=quick_periods(today), period=period_text(filters, today),
+                  period_name=period_label(filters, today), interventions=INTERVENTIONS, peak=peak,
                   intensity_rate=rate(result.three_sessions, result["signed_up"]))

@@ -6,7 +6,7 @@ written as "<5" (small-number suppression) so that nobody can be picked out of a
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from sqlalchemy import and_, case, distinct, exists, func, select
@@ -19,6 +19,8 @@ from ..funnel.service import (
     REACHED_ACTIVE,
     FunnelFilters,
     bucket,
+    default_period,
+    funnel,
     local_midnight,
     month_starts,
     participant_conditions,
@@ -65,9 +67,9 @@ def suppress(count: int) -> str:
 
 
 def report_period(f: FunnelFilters, today: date) -> FunnelFilters:
-    """Reports need a period: the last 12 months (this one included) unless one was chosen."""
-    first = f.date_from or (today.replace(day=1) - timedelta(days=335)).replace(day=1)
-    return replace(f, date_from=first, date_to=f.date_to or today)
+    """Reports need a period: the default one (the funnel's too) unless one was chosen."""
+    first, _last = default_period(today)
+    return replace(f, date_from=f.date_from or first, date_to=f.date_to or today)
 
 
 def _months(f: FunnelFilters):
@@ -213,3 +215,118 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
     db.session.commit()
     return buffer.getvalue(), count
 
+
+
+# --- The one-page summary for funders --------------------------------------------------------------------
+
+HIDDEN = "[c]"  # a count hidden so that a small one beside it cannot be worked out from the total
+HIDDEN_NOTE = (f"{HIDDEN}: a count of {SUPPRESS_BELOW} or more, hidden as well so that a \"<{SUPPRESS_BELOW}\" in "
+               "its column cannot be worked out by taking the others from the total.")
+PEOPLE_COLUMNS = (("signed_up", "Signed up"), ("active", "Active"), ("three", f"{INTERVENTIONS}+ support sessions"),
+                  ("training_started", "Training started"), ("job_started", "Job started"),
+                  ("progression", "Progression"), ("any_outcome", "Any outcome"))
+
+
+def suppress_column(cells: list[int], total: int) -> tuple[list[str], str]:
+    """One column of counts and its total, suppressed for a funder by the same rule, total included.
+
+    The rows add up to the total, so one "<5" among shown numbers and a shown total would give the small
+    number away by subtraction: then the next smallest count of the column is hidden too ("[c]").
+    """
+    shown = [suppress(c) for c in cells]
+    small = [i for i, c in enumerate(cells) if 0 < c < SUPPRESS_BELOW]
+    if len(small) == 1 and total >= SUPPRESS_BELOW:
+        others = sorted((c, i) for i, c in enumerate(cells) if c > 0 and i not in small)
+        if others:
+            shown[others[0][1]] = HIDDEN
+    return shown, suppress(total)
+
+
+@dataclass
+class SummaryTable:
+    """People counts by one trait: the rows add up to the total row, both suppressed the same way."""
+
+    heading: str
+    columns: tuple[tuple[str, str], ...]
+    rows: list[tuple[str, dict[str, int]]]
+
+    @property
+    def total(self) -> dict[str, int]:
+        return {key: sum(r[key] for _, r in self.rows) for key, _ in self.columns}
+
+    def shown(self) -> tuple[list[tuple[str, list[str]]], list[str]]:
+        """The rows and the total row as a funder sees them: every cell and total suppressed."""
+        columns = [suppress_column([r[key] for _, r in self.rows], self.total[key]) for key, _ in self.columns]
+        rows = [(label, [cells[n] for cells, _ in columns]) for n, (label, _) in enumerate(self.rows)]
+        return rows, [total for _, total in columns]
+
+
+@dataclass
+class FunderSummary:
+    """A period's figures on one page: footprint, coverage, contact, attachment, intensity and outcomes."""
+
+    period: FunnelFilters
+    estates: list[str]
+    figures: dict[str, int]
+    by_status: SummaryTable
+    by_source: SummaryTable
+
+    def shown(self, key: str) -> str:
+        """A figure as a funder sees it: properties in full (no one lives in a count of doors), the rest suppressed."""
+        count = self.figures[key]
+        text = str(count) if key == "properties" else suppress(count)
+        return f"{count:,}" if text == str(count) else text
+
+    def share(self, part: str, whole: str) -> str:
+        """part as a percentage of whole, only when part is shown in full (a rate must not undo suppression)."""
+        count, base = self.figures[part], self.figures[whole]
+        if not base or 0 < count < SUPPRESS_BELOW:
+            return ""
+        return f"{round(100 * count / base)}%"
+
+
+def people_by(f: FunnelFilters, column) -> dict:
+    """Those signed up in the period, grouped by one of their columns: how many reached each stage."""
+    def reached(stages):
+        return func.max(case((StageEvent.stage.in_(stages), 1), else_=0))
+    stages = (select(StageEvent.participant_id.label("pid"), reached(REACHED_ACTIVE).label("active"),
+                     reached(OUTCOME_STAGES).label("any_outcome"), *(reached((s,)).label(s) for s in OUTCOME_STAGES))
+              .group_by(StageEvent.participant_id).subquery())
+    sessions = (select(SupportSession.participant_id.label("pid")).group_by(SupportSession.participant_id)
+                .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
+    keys = ("active", "any_outcome", *OUTCOME_STAGES)
+    stmt = (select(column, func.count(Participant.id), *(func.coalesce(func.sum(stages.c[k]), 0) for k in keys),
+                   func.count(sessions.c.pid))
+            .outerjoin(stages, stages.c.pid == Participant.id).outerjoin(sessions, sessions.c.pid == Participant.id)
+            .where(*participant_conditions(f)).group_by(column))
+    return {value: {"signed_up": signed, **{k: int(n) for k, n in zip(keys, counts)}, "three": three}
+            for value, signed, *counts, three in db.session.execute(stmt)}
+
+
+def labelled(groups: dict, labels: dict, rest: str) -> list[tuple[str, dict[str, int]]]:
+    """One row per known code, in the labels' order, and one for the rest, so the rows add up to everyone."""
+    groups = dict(groups)
+    rows = [(label, groups.pop(code, empty_counts())) for code, label in labels.items()]
+    others = empty_counts()
+    for counts in groups.values():
+        others = {k: others[k] + counts[k] for k in others}
+    return rows + ([(rest, others)] if rest == "Not said" or others["signed_up"] else [])
+
+
+def empty_counts() -> dict[str, int]:
+    return {key: 0 for key, _ in PEOPLE_COLUMNS}
+
+
+def funder_summary(f: FunnelFilters) -> FunderSummary:
+    """The one-page summary of a period (give it one with both dates: see report_period)."""
+    result = funnel(f, with_trend=False)
+    figures = {s.key: s.count for s in result.steps}
+    figures["three_sessions"] = result.three_sessions
+    by_status = SummaryTable("Outcomes by status at sign-up", PEOPLE_COLUMNS,
+                             labelled(people_by(f, Participant.status_at_signup), STATUS_AT_SIGNUP, "Not said"))
+    by_source = SummaryTable("Where people came from", PEOPLE_COLUMNS[:2],
+                             labelled(people_by(f, Participant.source), SOURCES, "Other"))
+    names = select(Estate.name).order_by(Estate.name)
+    if f.estate_ids is not None:
+        names = names.where(Estate.id.in_(f.estate_ids))
+    return FunderSummary(f, list(db.session.scalars(names)), figures, by_status, by_source)

@@ -4,13 +4,15 @@ from flask_login import current_user, login_required
 
 from ..access import roles_required
 from ..clock import local_today
-from ..funnel.service import parse_filters
+from ..funnel.service import parse_filters, period_text
 from ..models import SOURCES
 from .service import (
     FUNNEL_COLUMNS,
+    HIDDEN_NOTE,
     OUTCOME_COLUMNS,
     SUPPRESSION_NOTE,
     aggregate_csv,
+    funder_summary,
     funnel_rows,
     outcome_rows,
     participant_csv,
@@ -71,6 +73,18 @@ def outcomes_csv():
         return _page(period, choices)
     name = f"outcomes-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
     return _csv(aggregate_csv(outcome_rows(period), OUTCOME_COLUMNS), name)
+
+
+@bp.get("/summary")
+@login_required
+@roles_required("manager")
+def summary():
+    """The period on one printable page for a funder: counts with totals, small numbers suppressed."""
+    period = _period()
+    today = local_today()
+    return render_template("reports/summary.html", summary=funder_summary(period),
+                           chosen_estate=request.args.get("estate", ""), period=period, period_words=period_text(period, today), today=today,
+                           note=SUPPRESSION_NOTE, hidden_note=HIDDEN_NOTE)
 
 
 @bp.post("/participants.csv")

@@ -5,6 +5,8 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
 
+LAPTOP = {"width": 1280, "height": 800}
+
 
 def test_a_worker_walks_the_revisit_list_of_doors_not_yet_covered(live_server, phone):
     page = phone.new_page()
@@ -58,7 +60,7 @@ def test_a_lead_adds_a_support_session_and_a_job_start_to_a_journey(live_server,
                               "and stage = 'job_started'", p=pid) == 30
 
 
-def test_a_manager_downloads_the_funnel_for_a_funder_with_no_names_in_it(live_server, phone, tmp_path):
+def test_a_manager_downloads_the_funnel_for_a_funder_with_no_names_in_it(live_server, phone, new_phone, tmp_path):
     page = phone.new_page()
     sign_in(page, live_server, "manager@demo.outreach")
     page.goto(live_server.url + "/reports")
@@ -73,3 +75,21 @@ def test_a_manager_downloads_the_funnel_for_a_funder_with_no_names_in_it(live_se
                                "coalesce(phone, '') || '|' || coalesce(email, ''), '|') from participant")
     personal = {word for word in names.split("|") if len(word) > 3}
     assert not [word for word in personal if word in text]
+
+    # At a laptop, the same period on one page for a funder, with totals, that prints on one A4 sheet.
+    laptop = new_phone(viewport=LAPTOP, is_mobile=False, has_touch=False).new_page()
+    sign_in(laptop, live_server, "manager@demo.outreach")
+    laptop.goto(live_server.url + "/reports")
+    laptop.get_by_role("link", name=re.compile("One-page summary for funders")).click()
+    expect(laptop.get_by_role("heading", name=re.compile("^Outreach summary"), level=1)).to_be_visible()
+    expect(laptop.get_by_text(re.compile(r"Figures cover .*\(last 12 months\)"))).to_be_visible()
+    by_status = laptop.get_by_role("table", name="Outcomes by status at sign-up")
+    total = by_status.get_by_role("row").filter(has=laptop.get_by_role("rowheader", name="Total"))
+    signed_up = int(total.get_by_role("cell").first.inner_text())
+    assert signed_up == int(laptop.locator("#s-signed_up").inner_text()) > 5, "the table adds up to the headline"
+    summary_text = laptop.get_by_role("main").inner_text()
+    assert not [word for word in personal if word in summary_text]
+
+    pdf = laptop.pdf(format="A4", print_background=True)
+    pages = re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)
+    assert len(pages) == 1, f"the summary printed on {len(pages)} A4 pages"

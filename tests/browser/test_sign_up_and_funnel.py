@@ -68,3 +68,44 @@ def test_a_door_sign_up_reaches_the_participant_page_and_the_managers_funnel(liv
     expect(manager.get_by_role("row").filter(has_text="Signed up (people)").get_by_role("cell").first
            ).to_have_text(re.compile(rf"^\s*{before + 1:,}\s*$"))
     assert signed_up_count(manager) == before + 1
+
+
+LAPTOP = {"width": 1280, "height": 800}
+
+
+def test_a_manager_reads_the_funnel_on_one_honest_scale_with_its_biggest_drop(live_server, new_phone):
+    page = new_phone(viewport=LAPTOP, is_mobile=False, has_touch=False).new_page()
+    sign_in(page, live_server, "manager@demo.outreach")
+    page.goto(live_server.url + "/funnel")
+
+    # The period is stated and its link marked, with the From/To fields filled in: nothing is left implicit.
+    period = page.get_by_role("link", name="Last 12 months")
+    expect(period).to_have_attribute("aria-current", "true")
+    expect(page.locator("#funnel-period")).to_contain_text(
+        re.compile(r"Figures cover: \d+ \w+ \d{4} to .*last 12 months"))
+    assert page.get_by_label("From", exact=True).input_value() and page.get_by_label("To", exact=True).input_value()
+
+    counts, widths = {}, {}
+    for row in page.get_by_role("row").filter(has=page.locator("rect")).all():
+        key = row.get_attribute("id").removeprefix("step-")
+        counts[key] = int(row.get_attribute("data-count"))
+        widths[key] = row.locator("rect").bounding_box()["width"]
+    scale = max(counts.values())
+    full = widths["properties"]
+    assert counts["properties"] == scale and full > 100
+    for key, count in counts.items():
+        assert abs(widths[key] - full * count / scale) <= 1.5, (key, count, widths[key])
+    assert counts["signed_up"] < counts["interested"] and widths["signed_up"] < widths["interested"], \
+        "fewer sign-ups than interested doors are drawn narrower, not restarted at full width"
+    expect(page.locator("#funnel-scale")).to_have_text(
+        f"Doors and people are drawn on one scale: a full bar is {scale:,}.")
+
+    drop = page.locator("#biggest-drop")
+    expect(drop).to_have_text(re.compile(r"^Biggest drop: [a-z ]+ → [a-z ,()]+, \d+% lost$"))
+    signed_up = page.get_by_role("row").filter(has_text="Signed up (people)")
+    expect(signed_up.get_by_role("cell").nth(1)).to_contain_text(
+        re.compile(r"door-knock sign-ups? of [\d,]+ interested doors"))
+
+    page.get_by_role("link", name="All time").click()
+    expect(page.get_by_role("link", name="All time")).to_have_attribute("aria-current", "true")
+    expect(page.locator("#funnel-period")).to_contain_text("All time: every record up to")
