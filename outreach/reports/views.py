@@ -80,10 +80,13 @@ def outcomes_csv():
 @roles_required("manager")
 def summary():
     """The period on one printable page for a funder: counts with totals, small numbers suppressed."""
-    period = _period()
+    period, choices = _period()
+    if choices.errors:  # the summary never runs on filters the page would refuse
+        return _page(period, choices)
     today = local_today()
     return render_template("reports/summary.html", summary=funder_summary(period),
-                           chosen_estate=request.args.get("estate", ""), period=period, period_words=period_text(period, today), today=today,
+                           chosen_estate=request.args.get("estate", ""), period=period,
+                           period_words=period_text(period, today), today=today,
                            note=SUPPRESSION_NOTE, hidden_note=HIDDEN_NOTE)
 
 
