@@ -217,7 +217,7 @@ class SignIn(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # written at most every few minutes
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # signed_out, ended_by_user, password_changed, password_reset, deactivated, ended_by_admin, idle, lifetime
+    # signed_out, replaced, ended_by_user, password_changed, password_reset, deactivated, ended_by_admin, idle, lifetime
     ended_reason: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User] = relationship()

@@ -120,6 +120,16 @@ def test_the_cookie_holds_a_token_whose_hash_alone_is_kept(client, login_as):
     assert db.session.scalar(select(func.count()).select_from(SignIn).where(SignIn.token_hash == token)) == 0
 
 
+def test_signing_in_over_a_sign_in_ends_the_one_it_replaces(app, client, world, login_as):
+    login_as("worker")
+    copied = copy_of(app, client)
+    # A colleague picks up the phone at a login page left open, and signs in.
+    response = post(client, "/login", email=world["worker2"].email, password=factories.PASSWORD)
+    assert response.status_code == 303
+    assert not signed_in(copied)
+    assert db.session.scalars(select(SignIn.ended_reason).order_by(SignIn.id)).all() == ["replaced", None]
+
+
 def test_a_cookie_made_before_sign_ins_were_records_names_nobody(app, client, world):
     # What Flask-Login alone would put in the cookie: a user id, with no sign-in behind it.
     with client.session_transaction() as cookie:
@@ -147,6 +157,8 @@ def test_a_worker_sees_their_signed_in_devices_and_signs_out_of_a_lost_one(app, 
     ended = post(phone, f"/account/devices/{laptop_sign_in.id}/end")
     assert ended.status_code == 303 and ended.headers["Location"].endswith("/account/devices")
     assert "Signed out of Firefox on Windows." in text(phone.get("/account/devices"))
+    assert post(phone, f"/account/devices/{laptop_sign_in.id}/end").status_code == 303  # pressed twice
+    assert db.session.scalars(select(AuditLog.action)).all().count("sign_in.end") == 1
     assert not signed_in(laptop)
     assert signed_in(phone)
     assert "Firefox on Windows" not in text(phone.get("/account/devices"))

@@ -31,6 +31,10 @@ def _hash(token: str) -> str:
 
 def sign_in(user: User, user_agent: str) -> SignIn:
     """Start a sign-in for `user` on this browser and put its token in the session cookie."""
+    # Signing in over a sign-in (another user picking up a shared phone) replaces it: its cookie is gone.
+    previous = current()
+    if previous is not None:
+        end(previous, "replaced")
     token = secrets.token_urlsafe(32)
     now = utcnow()
     record = SignIn(user=user, token_hash=_hash(token), device=device_label(user_agent), created_at=now,

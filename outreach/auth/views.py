@@ -104,9 +104,10 @@ def end_device(sign_in_id: int):
     this = sign_ins.current()
     if this is not None and record.id == this.id:
         return logout()
-    sign_ins.end(record, "ended_by_user")
-    audit(current_user, "sign_in.end", record, device=record.device)
-    db.session.commit()
+    if record.ended_at is None:  # pressed twice: ended once, audited once
+        sign_ins.end(record, "ended_by_user")
+        audit(current_user, "sign_in.end", record, device=record.device)
+        db.session.commit()
     flash(f"Signed out of {record.device}.")
     return redirect(url_for("auth.devices"), code=303)
 
