@@ -199,14 +199,6 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     return user
 
 
-def end_sign_ins(actor: User | None, user: User) -> int:
-    """Sign the user out of every device (a lost phone); return how many sign-ins were ended."""
-    ended = sign_ins.end_all(user, "ended_by_admin")
-    audit(actor, "sign_in.end_all", user, ended=ended)
-    db.session.commit()
-    return ended
-
-
 def reset_password(actor: User | None, user: User) -> str:
     """Give the user a new temporary password (returned once) that they must change at sign-in.
 

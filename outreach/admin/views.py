@@ -114,7 +114,7 @@ def set_user_active(user_id: int):
 def end_sign_ins(user_id: int):
     """Sign a user out of every device, say when a phone is lost."""
     edited = db.get_or_404(User, user_id)
-    ended = service.end_sign_ins(current_user, edited)
+    ended = sign_ins.end_everywhere(current_user, edited, "ended_by_admin")
     flash(f"{edited.name} is signed out of {ended} device{'' if ended == 1 else 's'}.")
     if edited.id == current_user.id:
         return redirect(url_for("auth.login"), code=303)  # this device was one of them

@@ -17,7 +17,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import SignIn, User, utcnow
+from ..models import SignIn, User, audit, utcnow
 
 # The session key that holds the sign-in's token (Flask-Login's own `_user_id` sits beside it).
 SESSION_KEY = "sign_in"
@@ -126,6 +126,29 @@ def end_all(user: User, reason: str, keep: SignIn | None = None) -> int:
     if keep is not None:
         stmt = stmt.where(SignIn.id != keep.id)
     return db.session.execute(stmt).rowcount
+
+
+def end_device(user: User, record: SignIn) -> None:
+    """The user signs out of another of their devices (a lost phone); audited, committed."""
+    if record.ended_at is None:  # pressed twice: ended once, audited once
+        _end(record, "ended_by_user")
+        audit(user, "sign_in.end", record, device=record.device)
+        db.session.commit()
+
+
+def end_others(user: User, reason: str) -> int:
+    """End every sign-in of `user` but this request's (after a password change); committed."""
+    ended = end_all(user, reason, keep=current())
+    db.session.commit()
+    return ended
+
+
+def end_everywhere(actor: User | None, user: User, reason: str) -> int:
+    """End every sign-in of `user` (by themselves or an admin); audited, committed; return how many."""
+    ended = end_all(user, reason)
+    audit(actor, "sign_in.end_all", user, ended=ended, reason=reason)
+    db.session.commit()
+    return ended
 
 
 def sign_out() -> None:

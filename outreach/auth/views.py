@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
 from ..htmx import is_api_request, render
-from ..models import SignIn, audit
+from ..models import SignIn
 from . import sign_ins
 from .service import PASSWORD_MIN_LENGTH, authenticate, change_own_password, safe_next
 
@@ -69,8 +69,7 @@ def change_password():
         errors = change_password_for(current_user)
         if not errors:
             # Whoever else holds a sign-in (a lost phone, a copied cookie) is out; this device stays in.
-            sign_ins.end_all(current_user, "password_changed", keep=sign_ins.current())
-            db.session.commit()
+            sign_ins.end_others(current_user, "password_changed")
             flash("Your new password is set.")
             return redirect(next_url or url_for("home.index"), code=303)
     return render_template("auth/change_password.html", errors=errors, next_url=next_url,
@@ -104,10 +103,7 @@ def end_device(sign_in_id: int):
     this = sign_ins.current()
     if this is not None and record.id == this.id:
         return logout()
-    if record.ended_at is None:  # pressed twice: ended once, audited once
-        sign_ins.end(record, "ended_by_user")
-        audit(current_user, "sign_in.end", record, device=record.device)
-        db.session.commit()
+    sign_ins.end_device(current_user, record)
     flash(f"Signed out of {record.device}.")
     return redirect(url_for("auth.devices"), code=303)
 
@@ -117,9 +113,7 @@ def end_device(sign_in_id: int):
 def end_all_devices():
     """Sign out everywhere, this device too (the page refuses first while this phone holds unsent records)."""
     user = current_user._get_current_object()
-    ended = sign_ins.end_all(user, "ended_by_user")
-    audit(user, "sign_in.end_all", user, ended=ended)
-    db.session.commit()
+    sign_ins.end_everywhere(user, user, "ended_by_user")
     sign_ins.sign_out()
     flash("You are signed out on every device.")
     return redirect(url_for("auth.login"), code=303)
