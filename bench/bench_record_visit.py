@@ -8,6 +8,7 @@ least 40% of the bare endpoint's throughput. Measured two ways in the same run:
 Run: .venv/bin/python bench/bench_record_visit.py [N]
 """
 import http.client
+import json
 import os
 import re
 import shutil
@@ -65,6 +66,8 @@ def in_process(path: Path, doors: list[int], worker_id: str) -> dict:
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
     client.post("/login", data={"email": "worker@test.outreach", "password": factories.PASSWORD,
                                 "csrf_token": token})
+    # The form token changes at sign-in: the page (or the outbox's /session) gives the new one.
+    token = client.get("/session", headers={"Accept": "application/json"}).get_json()["csrf_token"]
 
     def bare_call(i):
         assert client.get("/bench/bare").status_code == 200
@@ -125,6 +128,9 @@ def over_http(path: Path, doors: list[int], worker_id: str) -> dict | None:
             {"email": "worker@test.outreach", "password": factories.PASSWORD, "csrf_token": token}),
             {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
         cookie = response.getheader("Set-Cookie").split(";")[0]
+        response, body = request("GET", "/session", None, {"Cookie": cookie, "Accept": "application/json"})
+        cookie = (response.getheader("Set-Cookie") or cookie).split(";")[0]
+        token = json.loads(body)["csrf_token"]
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie, "HX-Request": "true"}
 
         def run(work) -> float:

@@ -7,6 +7,7 @@ Run: .venv/bin/python bench/bench_replay.py [--postgres postgresql://postgres@12
 """
 import argparse
 import http.client
+import json
 import os
 import random
 import re
@@ -70,6 +71,10 @@ def phone(args) -> list[float]:
     response, _ = request("POST", "/login", urllib.parse.urlencode(
         {"email": email, "password": password, "csrf_token": token}), {**form, "Cookie": cookie})
     cookie = response.getheader("Set-Cookie").split(";")[0]
+    # The form token changes at sign-in: the outbox asks /session for the signed-in session's token.
+    response, body = request("GET", "/session", None, {"Cookie": cookie, "Accept": "application/json"})
+    cookie = (response.getheader("Set-Cookie") or cookie).split(";")[0]
+    token = json.loads(body)["csrf_token"]
     headers = {**form, "Cookie": cookie, "X-Outreach-Replay": "1", "X-CSRFToken": token}
     start = datetime.now(timezone.utc) - timedelta(hours=3)
     outbox = [(door, {"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "outcome": "no_answer",

@@ -54,10 +54,11 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine)
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(models.User, int(user_id))
-        return user if user is not None and user.active else None
+    # Every request is signed in through a live sign-in record, never by a user id alone, so ending the
+    # record ends every copy of the cookie. No remember-me cookie is ever set; one that arrived anyway
+    # would name no sign-in token and be refused by the same loader.
+    from .auth.sign_ins import load_user
+    login_manager.user_loader(load_user)
 
     @login_manager.unauthorized_handler
     def unauthorized():

@@ -35,6 +35,8 @@ def _bool(name: str, default: bool) -> bool:
 
 def from_environment() -> dict:
     """The app's settings, read from the environment when the app is made (not at import)."""
+    idle_hours = int(os.environ.get("SIGN_IN_IDLE_HOURS", "72"))
+    lifetime_days = int(os.environ.get("SIGN_IN_LIFETIME_DAYS", "14"))
     return {
         # None when unset: create_app then keeps one in the instance folder, unless its caller gives one.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
@@ -61,7 +63,17 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(float(os.environ.get("MAX_REQUEST_MB", "2")) * 1024 * 1024),
         # The admin's property import (a CSV) may be larger; a little over the file limit for the form around it.
         "MAX_IMPORT_LENGTH": int(float(os.environ.get("MAX_IMPORT_MB", "21")) * 1024 * 1024),
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(os.environ.get("SESSION_HOURS", "12"))),
+        # A worker may record offline all day, out of signal, and replay in the evening or the next
+        # morning: a sign-in left unused for less than this stays good, so the outbox can send without
+        # a new sign-in. Three days covers a Friday shift replayed on Monday.
+        "SIGN_IN_IDLE_HOURS": idle_hours,
+        # However much it is used, a sign-in ends after this long: a copied cookie or a phone left signed
+        # in does not stay good for ever. Two weeks asks for a password once a fortnight, not every shift.
+        "SIGN_IN_LIFETIME_DAYS": lifetime_days,
+        # How often a sign-in's "last seen" is written: a busy worker's requests cost no extra writes.
+        "SIGN_IN_SEEN_MINUTES": int(os.environ.get("SIGN_IN_SEEN_MINUTES", "5")),
+        # The cookie itself lasts as long as the longest sign-in; the server ends it sooner (above).
+        "PERMANENT_SESSION_LIFETIME": timedelta(days=lifetime_days),
     }
 
 
@@ -71,6 +83,9 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # The cookie's expiry is set at sign-in and not pushed back on every response: a cookie in daily use
+    # would otherwise never expire. The sign-in record on the server decides idle and absolute expiry.
+    SESSION_REFRESH_EACH_REQUEST = False
     # A visit recorded offline in the morning is replayed in the afternoon with the token the
     # page had then: tokens live as long as the signed-in session, not one hour.
     WTF_CSRF_TIME_LIMIT = None

@@ -201,6 +201,25 @@ class User(UserMixin, db.Model):
         return self.active
 
 
+class SignIn(db.Model):
+    """One signed-in device of a user: the session cookie points here, and ending it ends that cookie.
+
+    The cookie holds a random token; only its SHA-256 is kept, so a copy of the database signs no one in.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    device: Mapped[str] = mapped_column(String(100))  # "Chrome on Android", from the User-Agent
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # written at most every few minutes
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # signed_out, replaced, ended_by_user, password_changed, password_reset, deactivated, ended_by_admin, idle, lifetime
+    ended_reason: Mapped[str | None] = mapped_column(String(32))
+
+    user: Mapped[User] = relationship()
+
+
 # --- Places ---------------------------------------------------------------------------------------
 
 class Estate(db.Model):
@@ -481,6 +500,7 @@ AUDIT_ACTIONS = frozenset({
     "saturation_rule.change",
     "assignment.create", "assignment.withdraw", "assignment.end",
     "visit.void",
+    "sign_in.end", "sign_in.end_all",
     "consent.withdraw",
     "participants.export",
 })

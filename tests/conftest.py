@@ -193,11 +193,14 @@ def world(app):
 
 
 def sign_in(client, email: str) -> None:
-    """Sign `client` in through the login form; `client.csrf` then holds its session's token."""
+    """Sign `client` in through the login form; `client.csrf` then holds its session's token.
+
+    The token changes at sign-in, so it is read again from a page of the signed-in session.
+    """
     token = csrf_from(client)
     response = client.post("/login", data={"email": email, "password": factories.PASSWORD, "csrf_token": token})
     assert response.status_code == 303, response.get_data(as_text=True)[:500]
-    client.csrf = token
+    client.csrf = csrf_from(client, "/password")
 
 
 @pytest.fixture

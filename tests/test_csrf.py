@@ -122,14 +122,17 @@ def test_a_token_from_one_session_does_not_work_in_another(app, client, login_as
     stolen = client.csrf
     # The same worker, signed in on a second phone: a different session, so a different token.
     second_phone = app.test_client()
-    own_token = csrf_from(second_phone)
+    login_page_token = csrf_from(second_phone)
     assert second_phone.post("/login", data={"email": "worker@test.outreach", "password": PASSWORD,
-                                             "csrf_token": own_token}).status_code == 303
+                                             "csrf_token": login_page_token}).status_code == 303
+    own_token = csrf_from(second_phone, "/password")
     door = world["door"].id
     as_form = send(second_phone, "POST", f"/properties/{door}/visits", {}, stolen)
     as_header = send(second_phone, "POST", f"/properties/{door}/visits", {**HX, "X-CSRFToken": stolen}, None)
     assert_refused(as_form, {}, "another session's token in the form")
     assert_refused(as_header, HX, "another session's token in the header")
     assert db.session.scalar(select(func.count(Visit.id))) == 0
-    # Its own token (the login page's, kept for the whole session) works.
+    # The login page's token was replaced at sign-in; the signed-in session's own token works.
+    assert_refused(send(second_phone, "POST", f"/properties/{door}/visits", HX, login_page_token), HX,
+                   "the token from before the sign-in")
     assert send(second_phone, "POST", f"/properties/{door}/visits", HX, own_token).status_code == 201

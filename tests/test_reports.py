@@ -20,11 +20,8 @@ def demo_manager(app, db, client):
     manager = db.session.scalar(select(User).where(User.email == "manager@demo.outreach"))
     manager.password_hash = factories.user(None, "manager").password_hash  # the test password
     db.session.commit()
-    from tests.conftest import csrf_from
-    token = csrf_from(client)
-    assert client.post("/login", data={"email": manager.email, "password": factories.PASSWORD,
-                                       "csrf_token": token}).status_code == 303
-    client.csrf = token
+    from tests.conftest import sign_in
+    sign_in(client, manager.email)
     return manager
 
 

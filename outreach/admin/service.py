@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from ..auth import sign_ins
 from ..auth.service import password_problem, temporary_password
 from ..estates.rule import LIMITS as RULE_LIMITS
 from ..estates.rule import RuleInvalid, parse_rule
@@ -182,7 +183,10 @@ def update_user(actor: User | None, user: User, form: Mapping) -> User:
 
 
 def set_active(actor: User | None, user: User, active: bool) -> User:
-    """Deactivate (they can no longer sign in; their records keep their name) or reactivate a user."""
+    """Deactivate (they can no longer sign in; their records keep their name) or reactivate a user.
+
+    Deactivation ends every sign-in, so reactivation brings none of the old ones back.
+    """
     if not active:
         if actor is not None and user.id == actor.id:
             raise Invalid({"active": "You can't deactivate your own account."})
@@ -190,17 +194,23 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
             raise Invalid({"active": "This is the last active admin: it can't be deactivated."})
     if user.active != active:
         user.active = active
-        audit(actor, "user.activate" if active else "user.deactivate", user, email=user.email)
+        ended = 0 if active else sign_ins.end_all(user, "deactivated")
+        audit(actor, "user.activate" if active else "user.deactivate", user, email=user.email,
+              **({} if active else {"sign_ins_ended": ended}))
         db.session.commit()
     return user
 
 
 def reset_password(actor: User | None, user: User) -> str:
-    """Give the user a new temporary password (returned once) that they must change at sign-in."""
+    """Give the user a new temporary password (returned once) that they must change at sign-in.
+
+    Every sign-in ends for good: whoever holds an old cookie needs the new password to get back in.
+    """
     password = temporary_password()
     user.set_password(password)
     user.must_change_password = True
-    audit(actor, "user.reset_password", user, email=user.email)
+    ended = sign_ins.end_all(user, "password_reset")
+    audit(actor, "user.reset_password", user, email=user.email, sign_ins_ended=ended)
     db.session.commit()
     return password
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ..access import is_admin
 from ..estates.service import find_estate
+from ..auth import sign_ins
 from ..extensions import db
 from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
@@ -65,7 +66,8 @@ def index():
 
 def _user_form(user=None, status=200, errors=None, form=None):
     return _page("user", status, edited=user, errors=errors or {}, form=form if form is not None else {},
-                 roles=ROLES, teams=service.teams())
+                 roles=ROLES, teams=service.teams(), devices=sign_ins.live(user) if user else [],
+                 this=sign_ins.current())
 
 
 @bp.get("/users")
@@ -114,6 +116,17 @@ def set_user_active(user_id: int):
     except Invalid as invalid:
         return _user_form(edited, 422, invalid.errors)
     flash(f"{edited.name} {'can sign in again' if active else 'is deactivated and can no longer sign in'}.")
+    return redirect(url_for("admin.user", user_id=edited.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/sign-ins/end")
+def end_sign_ins(user_id: int):
+    """Sign a user out of every device, say when a phone is lost."""
+    edited = db.get_or_404(User, user_id)
+    ended = sign_ins.end_everywhere(current_user, edited, "ended_by_admin")
+    flash(f"{edited.name} is signed out of {ended} device{'' if ended == 1 else 's'}.")
+    if edited.id == current_user.id:
+        return redirect(url_for("auth.login"), code=303)  # this device was one of them
     return redirect(url_for("admin.user", user_id=edited.id), code=303)
 
 

@@ -1,8 +1,11 @@
-"""Sign in and sign out."""
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+"""Sign in and sign out, change one's password, see and end one's signed-in devices."""
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
-from ..htmx import is_api_request
+from ..extensions import db
+from ..htmx import is_api_request, render
+from ..models import SignIn
+from . import sign_ins
 from .limits import login_limits
 from .service import PASSWORD_MIN_LENGTH, authenticate, change_own_password, safe_next
 
@@ -43,8 +46,7 @@ def login():
             login_limits().failed(email)
             error = "That email and password don't match an active account."
         else:
-            session.permanent = True
-            login_user(user)
+            sign_ins.sign_in(user, request.user_agent.string)
             if user.must_change_password:
                 return redirect(url_for("auth.change_password", next=next_url), code=303)
             return redirect(next_url or url_for("home.index"), code=303)
@@ -55,8 +57,7 @@ def login():
 @login_required
 def logout():
     """Sign out (the page refuses first while this phone holds unsent records)."""
-    logout_user()
-    session.clear()
+    sign_ins.sign_out()
     flash("You are signed out.")
     return redirect(url_for("auth.login"), code=303)
 
@@ -74,6 +75,8 @@ def change_password():
         if "current_password" in errors:
             login_limits().password_change_failed(current_user.id)
         if not errors:
+            # Whoever else holds a sign-in (a lost phone, a copied cookie) is out; this device stays in.
+            sign_ins.end_others(current_user, "password_changed")
             flash("Your new password is set.")
             return redirect(next_url or url_for("home.index"), code=303)
     return render_template("auth/change_password.html", errors=errors, next_url=next_url,
@@ -85,3 +88,39 @@ def change_password_for(user) -> dict[str, str]:
     form = request.form
     return change_own_password(user, form.get("current_password", ""), form.get("new_password", ""),
                            form.get("confirm_password", ""))
+
+
+# --- Signed-in devices -----------------------------------------------------------------------------
+
+@bp.get("/account/devices")
+@login_required
+def devices():
+    """The user's signed-in devices, to sign out of a lost one or of all of them."""
+    return render("auth/devices.html", "auth/_devices.html", devices=sign_ins.live(current_user),
+                  this=sign_ins.current())
+
+
+@bp.post("/account/devices/<int:sign_in_id>/end")
+@login_required
+def end_device(sign_in_id: int):
+    """Sign out of one of the user's devices (this one: an ordinary sign-out)."""
+    record = db.session.get(SignIn, sign_in_id)
+    if record is None or record.user_id != current_user.id:
+        abort(404)
+    this = sign_ins.current()
+    if this is not None and record.id == this.id:
+        return logout()
+    sign_ins.end_device(current_user, record)
+    flash(f"Signed out of {record.device}.")
+    return redirect(url_for("auth.devices"), code=303)
+
+
+@bp.post("/account/devices/end-all")
+@login_required
+def end_all_devices():
+    """Sign out everywhere, this device too (the page refuses first while this phone holds unsent records)."""
+    user = current_user._get_current_object()
+    sign_ins.end_everywhere(user, user, "ended_by_user")
+    sign_ins.sign_out()
+    flash("You are signed out on every device.")
+    return redirect(url_for("auth.login"), code=303)

@@ -95,16 +95,46 @@ def test_an_expired_login_pauses_replay_until_the_worker_signs_in_again(way, liv
     phone.clear_cookies()  # the sign-in expires while the phone is out of signal
 
     signal.regain()
+    replay_waits_for_a_sign_in_then_sends(page, live_server, records)
+
+
+def replay_waits_for_a_sign_in_then_sends(page, server, records) -> None:
+    """Replay meets the ended sign-in: the records stay and the worker is asked to sign in; then all are sent."""
     page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay', force: true})")
     expect(page.get_by_role("alert").filter(has_text="sign-in has expired")).to_be_visible(timeout=30_000)
-    assert len(outbox(page)) == 3 and visit_count(live_server, records) == 0
+    assert len(outbox(page)) == len(records) and visit_count(server, records) == 0
 
     page.get_by_role("link", name="Sign in again to send them").click()
     page.get_by_label("Email").fill("worker@demo.outreach")
     page.get_by_label("Password").fill("demo-outreach-2026")
     page.get_by_role("button", name="Sign in").click()
     expect_badge(page, 0)
-    assert visit_count(live_server, records) == 3
+    assert visit_count(server, records) == len(records)
+
+
+def test_records_wait_when_the_sign_in_is_ended_from_another_device_and_go_after_signing_in(live_server, phone,
+                                                                                           new_phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(page, live_server, 2)
+    signal = Signal("phone_offline", phone, live_server)
+    signal.lose()
+    record_at_doors(page, live_server, doors)
+    records = outbox(page)
+    assert len(records) == 2
+
+    # Meanwhile, at the office computer, the worker thinks the phone is lost and signs out everywhere.
+    office = new_phone(viewport={"width": 1280, "height": 800}, is_mobile=False, has_touch=False).new_page()
+    sign_in(office, live_server, "worker@demo.outreach")
+    office.get_by_role("navigation", name="Account").get_by_role("link", name="Aisha Khan").click()
+    devices = office.get_by_role("list", name="Signed-in devices").get_by_role("listitem")
+    expect(devices).to_have_count(2)
+    expect(devices.filter(has_text="(this device)")).to_have_count(1)
+    office.get_by_role("button", name="Sign out everywhere").click()
+    expect(office.get_by_text("You are signed out on every device.")).to_be_visible()
+
+    signal.regain()
+    replay_waits_for_a_sign_in_then_sends(page, live_server, records)
 
 
 @pytest.mark.parametrize("way", WAYS)
