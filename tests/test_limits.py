@@ -156,6 +156,7 @@ def test_the_change_password_form_limits_wrong_current_passwords(world, instance
     token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
     assert client.post("/login", data={"email": world["worker"].email, "password": factories.PASSWORD,
                                        "csrf_token": token}).status_code == 303
+    token = CSRF_RE.search(client.get("/password").get_data(as_text=True)).group(1)  # a new one at sign-in
     form = {"csrf_token": token, "new_password": "tram kettle violet march",
             "confirm_password": "tram kettle violet march"}
     answers = [client.post("/password", data={**form, "current_password": f"guess {n}"}).status_code

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from flask import url_for
 
-from outreach.models import utcnow
+from outreach.clock import utcnow
 
 HX = {"HX-Request": "true"}
 

@@ -17,7 +17,8 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import SignIn, User, audit, utcnow
+from ..clock import utcnow
+from ..models import SignIn, User, audit
 
 # The session key that holds the sign-in's token (Flask-Login's own `_user_id` sits beside it).
 SESSION_KEY = "sign_in"
