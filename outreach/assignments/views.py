@@ -6,7 +6,7 @@ from ..access import get_estate_or_404, roles_required
 from ..coverage.service import blocks_of, team_workers
 from ..coverage.settings import can_lead
 from ..extensions import db
-from ..htmx import render, wants_fragment
+from ..htmx import answers_in_place, render
 from ..models import Assignment
 from .service import AssignmentInvalid, assign, end_assignment, estate_assignments, parse_assignment
 
@@ -41,7 +41,7 @@ def create(estate_id: int):
         return _page(estate, 422, errors=invalid.errors, form=request.form)
     place = assignment.block.name if assignment.block else f"All of {estate.name}"
     message = f"{place} assigned to {assignment.worker.name}."
-    if wants_fragment():
+    if answers_in_place():
         return _page(estate, 201, message=message)
     flash(message)
     return redirect(url_for("assignments.index", estate_id=estate.id), code=303)
@@ -62,7 +62,7 @@ def end(estate_id: int, assignment_id: int):
     who = assignment.worker.name
     end_assignment(current_user, assignment)
     message = f"{place}: assignment of {who} ended."
-    if wants_fragment():
+    if answers_in_place():
         return _page(estate, message=message)
     flash(message)
     return redirect(url_for("assignments.index", estate_id=estate.id), code=303)
