@@ -55,8 +55,8 @@ def is_api_request() -> bool:
 
 
 def answers_in_place() -> bool:
-    """After a POST: the caller takes the answer as it is (htmx, the outbox); a browser's own form and a
-    boosted one are sent on with post/redirect/get instead."""
+    """The caller takes the answer as it is (htmx swapping part of a page, the outbox, a fetch for JSON);
+    a browser's navigation, boosted or not, may be sent on with a redirect (post/redirect/get)."""
     return wants_fragment() or is_replay() or accepts_json()
 
 

@@ -291,3 +291,16 @@ def test_a_record_answers_in_place_to_a_script_and_sends_a_browser_on(app, clien
         assert rendered == [fragment if shape == "fragment" else page]
         assert response.headers["X-Outreach-Receipt"].startswith(form["uuid"])
     assert VARY <= set(response.vary)
+
+
+def test_a_temporary_password_sends_a_boosted_navigation_to_change_it_and_tells_a_script(client, world, login_as):
+    login_as("worker")
+    world["worker"].must_change_password = True
+    db.session.commit()
+    walk = f"/estates/{world['estate'].id}"
+    for headers in (PLAIN, BOOSTED):
+        response = client.get(walk, headers=headers)
+        assert response.status_code == 302 and response.headers["Location"].startswith("/password")
+    for headers in (HTMX, {**HTMX, **REPLAY}, {"Accept": "application/json"}):
+        response = client.get(walk, headers=headers)
+        assert response.status_code == 403 and response.get_json()["error"] == "password_change_required"

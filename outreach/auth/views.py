@@ -3,7 +3,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, render_templ
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import limiter
-from ..htmx import is_api_request
+from ..htmx import answers_in_place
 from .service import PASSWORD_MIN_LENGTH, authenticate, change_own_password, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -18,7 +18,7 @@ def require_password_change():
     if (not current_user.is_authenticated or not current_user.must_change_password
             or request.endpoint in OPEN_WHILE_CHANGING or request.endpoint is None):
         return None
-    if is_api_request():
+    if answers_in_place():
         # A script must not take the change-password page for its answer.
         response = jsonify(error="password_change_required",
                            message="Choose a new password before doing anything else.")
