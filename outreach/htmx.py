@@ -2,8 +2,8 @@
 
 Shapes: the whole page; the fragment htmx swaps into a page (or the outbox keeps); JSON for a script that is
 not htmx. A boosted navigation is htmx swapping the whole body, so it gets the whole page, refusals included.
-Every answer says in `Vary` which of these headers chose its shape, so no cache (the browser's, the service
-worker's) hands one shape to a request for another.
+Every page, fragment and JSON answer says in `Vary` which headers chose its shape, so no cache (the
+browser's, the service worker's) hands one shape to a request for another.
 """
 from flask import Flask, g, jsonify, make_response, render_template, request
 
@@ -82,12 +82,16 @@ def refusal(status: int, title: str, message: str):
     return with_reason(response, message)
 
 
+SHAPES = ("text/html", "application/json")
+
+
 def init_app(app: Flask) -> None:
-    """Write `Vary` on every answer: the headers that chose its shape."""
+    """Write `Vary` on every page, fragment and JSON answer: the headers that chose its shape."""
     @app.after_request
     def vary(response):
-        if request.endpoint == "static" and response.status_code < 400:
-            return response  # files are the same for every caller (and the worker matches them by URL)
+        # Files, the worker's script, the web app manifest and downloads have one shape for every caller.
+        if response.mimetype not in SHAPES:
+            return response
         for name in (*ALWAYS_VARY, *sorted(g.pop("shape_headers", ()))):
             response.vary.add(name)
         return response
