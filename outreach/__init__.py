@@ -3,12 +3,12 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
 
-from . import config
+from . import config, htmx
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    htmx.init_app(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -93,15 +94,7 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .htmx import is_api_request
-
-    def page(status: int, title: str, message: str):
-        # The outbox keeps the server's reason beside a refused record, whatever the body's shape.
-        headers = {"X-Outreach-Reason": message.encode("ascii", "replace").decode()}
-        if is_api_request() and request.headers.get("HX-Request") != "true":
-            return jsonify(error=status, message=message), status, headers
-        template = "errors/_error.html" if request.headers.get("HX-Request") == "true" else "errors/error.html"
-        return render_template(template, status=status, title=title, message=message), status, headers
+    from .htmx import is_api_request, refusal
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
@@ -109,30 +102,30 @@ def register_errorhandlers(app: Flask) -> None:
         # outbox keeps the record and asks to sign in), not a refused form.
         if is_api_request() and not current_user.is_authenticated:
             return login_manager.unauthorized()
-        return page(400, "Form expired", "This form's security token is missing or out of date. "
-                    "Reload the page and try again; nothing was saved.")
+        return refusal(400, "Form expired", "This form's security token is missing or out of date. "
+                       "Reload the page and try again; nothing was saved.")
 
     @app.errorhandler(403)
     def forbidden(error):
-        return page(403, "Not allowed", "Your role can't do that.")
+        return refusal(403, "Not allowed", "Your role can't do that.")
 
     @app.errorhandler(404)
     def not_found(error):
-        return page(404, "Not found", "There is nothing here, or it is not on your team's estates.")
+        return refusal(404, "Not found", "There is nothing here, or it is not on your team's estates.")
 
     @app.errorhandler(413)
     def too_large(error):
-        return page(413, "Too large", "What was sent is larger than this page accepts. Nothing was saved.")
+        return refusal(413, "Too large", "What was sent is larger than this page accepts. Nothing was saved.")
 
     @app.errorhandler(429)
     def too_many(error):
-        return page(429, "Too many tries", "Too many attempts in a short time. Wait a minute and try again.")
+        return refusal(429, "Too many tries", "Too many attempts in a short time. Wait a minute and try again.")
 
     @app.errorhandler(500)
     def server_error(error):
         db.session.rollback()
-        return page(500, "Something went wrong", "The server hit an error. What you entered was not saved; "
-                    "try again in a moment.")
+        return refusal(500, "Something went wrong", "The server hit an error. What you entered was not saved; "
+                       "try again in a moment.")
 
 
 def register_template_helpers(app: Flask) -> None:

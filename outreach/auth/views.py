@@ -3,7 +3,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import current_user, login_required
 
 from ..extensions import db
-from ..htmx import is_api_request, render
+from ..htmx import answers_in_place, render
 from ..models import SignIn
 from . import sign_ins
 from .limits import login_limits
@@ -21,7 +21,7 @@ def require_password_change():
     if (not current_user.is_authenticated or not current_user.must_change_password
             or request.endpoint in OPEN_WHILE_CHANGING or request.endpoint is None):
         return None
-    if is_api_request():
+    if answers_in_place():
         # A script must not take the change-password page for its answer.
         response = jsonify(error="password_change_required",
                            message="Choose a new password before doing anything else.")

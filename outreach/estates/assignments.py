@@ -5,7 +5,7 @@ from flask_login import current_user, login_required
 from ..access import SEES_LEAD_PAGES, can_lead, get_estate_or_404, roles_required
 from ..assignments.service import AssignmentInvalid, assign, end_assignment, estate_assignments, parse_assignment
 from ..extensions import db
-from ..htmx import render, wants_fragment
+from ..htmx import answers_in_place, render
 from ..models import Assignment
 from .service import blocks_of, team_workers
 
@@ -40,7 +40,7 @@ def create(estate_id: int):
         return _page(estate, 422, errors=invalid.errors, form=request.form)
     place = assignment.block.name if assignment.block else f"All of {estate.name}"
     message = f"{place} assigned to {assignment.worker.name}."
-    if wants_fragment():
+    if answers_in_place():
         return _page(estate, 201, message=message)
     flash(message)
     return redirect(url_for("assignments.index", estate_id=estate.id), code=303)
@@ -61,7 +61,7 @@ def end(estate_id: int, assignment_id: int):
     who = assignment.worker.name
     end_assignment(current_user, assignment)
     message = f"{place}: assignment of {who} ended."
-    if wants_fragment():
+    if answers_in_place():
         return _page(estate, message=message)
     flash(message)
     return redirect(url_for("assignments.index", estate_id=estate.id), code=303)

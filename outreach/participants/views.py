@@ -1,5 +1,5 @@
 """Sign-up with consent (at a door, a drop-in or from a referral) and the participant's journey."""
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -16,7 +16,7 @@ from ..access import (
 )
 from ..clock import local_today
 from ..extensions import db
-from ..htmx import render, wants_fragment
+from ..htmx import answers_in_place, render, with_reason
 from ..models import (
     AGE_BANDS,
     BARRIERS,
@@ -122,10 +122,9 @@ def create():
                                                  "received. Nothing was changed.")
     name = f"{participant.first_name} {participant.last_name}"
     message = f"Signed up: {name}." if created else f"Already received: {name}."
-    if wants_fragment() or request.headers.get("X-Outreach-Replay") is not None:
-        response = make_response(render_template("participants/_signed_up.html", participant=participant,
-                                                 message=message), 201 if created else 200)
-        response.vary.add("HX-Request")
+    if answers_in_place():
+        response = render("participants/signed_up.html", "participants/_signed_up.html", 201 if created else 200,
+                          participant=participant, message=message)
     else:
         flash(message)
         response = redirect(url_for("participants.show", participant_id=participant.id), code=303)
@@ -139,9 +138,7 @@ def _form_response(prop, estates, status: int, **extra):
 
 
 def _form_problem(prop, estates, status: int, reason: str):
-    response = _form_response(prop, estates, status, problem=reason, form=request.form)
-    response.headers["X-Outreach-Reason"] = reason.encode("ascii", "replace").decode()
-    return response
+    return with_reason(_form_response(prop, estates, status, problem=reason, form=request.form), reason)
 
 
 # --- The journey ---------------------------------------------------------------------------------------
@@ -181,7 +178,7 @@ def _journey_post(participant_id: int, form_name: str, action, success: str, *, 
                       **_journey_context(participant, errors=invalid.errors, form=request.form,
                                          form_name=form_name))
     db.session.refresh(participant)
-    if wants_fragment():
+    if answers_in_place():
         return render("participants/show.html", "participants/_journey.html", status_code=201,
                       **_journey_context(participant, message=success))
     flash(success)

@@ -1,12 +1,12 @@
 """The door page, and recording a visit at the door."""
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..access import can_record_visits, get_property_or_404, may_void
 from ..extensions import db
-from ..htmx import is_api_request, render
+from ..htmx import answers_in_place, render, with_reason
 from ..models import OUTCOMES, Property, Visit
 from ..status import status_for_property
 from .service import (
@@ -70,7 +70,7 @@ def record(property_id: int):
                                    "Nothing was changed.")
     label = OUTCOMES[visit.outcome]
     message = f"Recorded: {label}." if created else f"Already received: {label}."
-    if not is_api_request():  # a plain form: post/redirect/get
+    if not answers_in_place():  # a browser's form: post/redirect/get
         flash(message)
         return redirect(url_for("properties.door", property_id=prop.id), code=303)
     response = _respond(prop, 201 if created else 200, message=message)
@@ -94,24 +94,16 @@ def void(property_id: int, visit_id: int):
         return _respond(prop, 422, void_errors={visit.id: invalid.errors["reason"]},
                         void_reason=request.form.get("reason", ""))
     message = f"Visit voided: {OUTCOMES[visit.outcome]}. It no longer counts anywhere."
-    if not is_api_request():
+    if not answers_in_place():
         flash(message)
         return redirect(url_for("properties.door", property_id=prop.id), code=303)
     return _respond(prop, 200, message=message)
 
 
 def _respond(prop: Property, status: int, **extra):
-    context = door_context(prop, **extra)
-    if is_api_request():  # htmx, or the outbox replaying: the fragment, never a redirect
-        response = make_response(render_template("properties/_door_response.html", **context), status)
-    else:
-        response = make_response(render_template("properties/door.html", **context), status)
-    response.vary.add("HX-Request")
-    return response
+    return render("properties/door.html", "properties/_door_response.html", status, **door_context(prop, **extra))
 
 
 def _problem(prop: Property, status: int, reason: str):
     """A refused record: the reason is plain text for the outbox and shown on the page."""
-    response = _respond(prop, status, problem=reason)
-    response.headers["X-Outreach-Reason"] = reason.encode("ascii", "replace").decode()
-    return response
+    return with_reason(_respond(prop, status, problem=reason), reason)

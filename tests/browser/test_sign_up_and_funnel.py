@@ -12,6 +12,18 @@ def signed_up_count(page) -> int:
     return int(row.get_by_role("cell").first.inner_text().replace(",", "").strip())
 
 
+def follow_a_link(page, path: str):
+    """Follow a link to `path` put on the page, boosted like every link of the app; the server's answer."""
+    page.evaluate("""path => {
+        const link = Object.assign(document.createElement("a"), {href: path, textContent: "Somewhere else"});
+        document.querySelector("main").append(link);
+        htmx.process(link);
+    }""", path)
+    with page.expect_response(lambda response: response.url.endswith(path)) as answer:
+        page.get_by_role("link", name="Somewhere else").click()
+    return answer.value
+
+
 def show_bidston_funnel(page, server) -> int:
     page.goto(server.url + "/funnel")
     page.get_by_label("Estate").select_option(label="Bidston Rise")
@@ -56,6 +68,7 @@ def test_a_door_sign_up_reaches_the_participant_page_and_the_managers_funnel(liv
 
     # The sign-up goes through the phone's outbox like a visit; once the server has it, the journey opens.
     expect(page.get_by_role("status").filter(has_text="Signed up")).to_have_text("Signed up: Morgan Testwood.")
+    expect(page.get_by_role("navigation", name="Account")).to_be_visible()  # the whole page, not a bare answer
     page.get_by_role("link", name="Open Morgan’s journey").click()
     expect(page.get_by_role("heading", name="Morgan Testwood", level=1)).to_be_visible()
     expect(page.locator("#current-stage")).to_have_text("Signed up")
@@ -63,6 +76,13 @@ def test_a_door_sign_up_reaches_the_participant_page_and_the_managers_funnel(liv
     assert live_server.scalar(
         "select count(*) from participant p join visit v on v.id = p.visit_id "
         "where p.last_name = 'Testwood' and v.outcome = 'signed_up'") == 1
+
+    # A link the worker may not follow (a page left open can hold one): the refusal keeps the page around it.
+    refused = follow_a_link(page, "/funnel")
+    assert refused.status == 403 and refused.request.headers.get("hx-boosted") == "true"
+    expect(page.get_by_role("heading", name="Not allowed", level=1)).to_be_visible()
+    expect(page.get_by_role("banner").get_by_role("link", name="Outreach")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Account")).to_contain_text("Sign out")
 
     manager.reload()
     expect(manager.get_by_role("row").filter(has_text="Signed up (people)").get_by_role("cell").first
