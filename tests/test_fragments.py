@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from outreach.admin.uploads import keep_upload
 from outreach.extensions import db
 from outreach.models import Block, Participant
-from outreach.participants import service as participants
+from outreach.participants import signup as participants
 
 PLAIN = {}
 HTMX = {"HX-Request": "true"}
@@ -38,8 +38,8 @@ NOT_PAGES = {
     "pwa.service_worker": "the service worker's script",
     "pwa.manifest": "the web app manifest (JSON read by the browser)",
     "pwa.session_info": "JSON for the service worker: who is signed in, and the form token",
-    "pwa.estate_manifest": "JSON for the page script: the pages to make ready offline for an estate",
-    "pwa.assignments_manifest": "JSON for the page script: the pages to make ready offline for assignments",
+    "pwa.estate_ready_list": "JSON for the page script: the pages to make ready offline for an estate",
+    "pwa.assignments_ready_list": "JSON for the page script: the pages to make ready offline for assignments",
     "coverage.data": "JSON for the coverage map's script",
     "reports.funnel_csv": "a CSV download",
     "reports.outcomes_csv": "a CSV download",
@@ -139,6 +139,7 @@ PAGES = [
     admin_page("admin.audit_log", "audit"),
     Page("auth.login", "auth/login.html", None, Visit(None, nothing), NO_ONE, NO_ID),
     Page("auth.change_password", "auth/change_password.html", None, Visit("worker", nothing), ANY_ROLE, NO_ID),
+    Page("auth.devices", "auth/devices.html", "auth/_devices.html", Visit("worker", nothing), ANY_ROLE, NO_ID),
     Page("home.index", "home/index.html", None, Visit("worker", nothing), ANY_ROLE, NO_ID),
     Page("pwa.offline", "pwa/offline.html", None, Visit(None, nothing), NO_ONE, NO_ID),
     Page("pwa.outbox", "pwa/outbox.html", "pwa/_outbox.html", Visit("worker", nothing), ANY_ROLE, NO_ID),
@@ -156,15 +157,17 @@ PAGES = [
          Visit("lead", lambda w: {**other_estate(w), "property_id": w["other_door"].id})),
     Page("coverage.block_grid", "coverage/grid_block.html", "coverage/_grid_cells.html", Visit("lead", first_block),
          Visit("worker", first_block), Visit("lead", lambda w: {**own_estate(w), "block": str(MISSING)})),
-    Page("coverage.revisits", "coverage/revisits.html", "coverage/_revisit_list.html", Visit("worker", own_estate),
+    Page("revisits.index", "coverage/revisits.html", "coverage/_revisit_list.html", Visit("worker", own_estate),
          Visit("admin", own_estate), Visit("worker", other_estate)),
-    Page("coverage.saturation", "coverage/saturation.html", "coverage/_saturation_form.html",
+    Page("saturation.index", "coverage/saturation.html", "coverage/_saturation_form.html",
          Visit("lead", own_estate), Visit("worker", own_estate), Visit("lead", other_estate)),
     Page("assignments.index", "assignments/assignments.html", "assignments/_assignments.html",
          Visit("lead", own_estate), Visit("worker", own_estate), Visit("lead", other_estate)),
     Page("funnel.page", "funnel/page.html", "funnel/_funnel.html", Visit("lead", nothing), Visit("worker", nothing),
          "its filters choose among the user's own estates"),
     Page("reports.index", "reports/index.html", None, Visit("manager", nothing), Visit("worker", nothing), NO_ID),
+    Page("reports.summary", "reports/summary.html", None, Visit("manager", nothing), Visit("worker", nothing),
+         NO_ID),
     Page("participants.index", "participants/index.html", "participants/_list.html", Visit("worker", nothing),
          "every role sees the participants it may see", NO_ID),
     Page("participants.new", "participants/new.html", "participants/_sign_up_form.html",
