@@ -157,8 +157,10 @@ def live_server(make_server) -> LiveServer:
     return make_server()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """A Chromium of each module's own: one that ran every earlier story (their workers, caches and
+    processes) slowed a later story's sign-in past its timeout on a busy machine; starting one costs ~1 s."""
     missing = _browser_missing()
     if missing:
         if REQUIRE_BROWSER:
