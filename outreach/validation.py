@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime, timezone, tzinfo
 
 from werkzeug.routing import IntegerConverter
 
@@ -44,15 +44,30 @@ def whole_number(text: str, low: int = 0, high: int = ID_MAX) -> int | None:
     return value if low <= value <= high else None
 
 
-def parse_day(text: str) -> date:
-    """A day written as 2026-03-01, between 1900 and 2199 (ValueError otherwise)."""
+def _iso_day(text: str) -> date:
+    """A day written exactly as 2026-03-01 in ASCII digits (ValueError otherwise)."""
     text = text.strip()
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text, re.ASCII):
         raise ValueError(f"not a day: {text!r}")
-    day = date.fromisoformat(text)
+    return date.fromisoformat(text)
+
+
+def parse_day(text: str) -> date:
+    """A day written as 2026-03-01, between 1900 and 2199 (ValueError otherwise)."""
+    day = _iso_day(text)
     if not EARLIEST_DAY <= day <= LATEST_DAY:
         raise ValueError(f"day out of range: {text!r}")
     return day
+
+
+def parse_instant(text: str, zone: tzinfo) -> datetime:
+    """An ISO 8601 time in UTC, between 1900 and 2199; one without a zone is in `zone` (ValueError otherwise)."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if not EARLIEST_DAY <= value.date() <= LATEST_DAY:
+        raise ValueError(f"time out of range: {text!r}")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(timezone.utc)
 
 
 class Fields:
@@ -68,14 +83,14 @@ class Fields:
     def raw(self, name: str) -> str:
         """The field as typed, without surrounding spaces ('' when absent)."""
         value = self.data.get(name)
-        return value.strip() if isinstance(value, str) else ""
+        return "" if value is None else str(value).strip()
 
     def error(self, name: str, message: str) -> None:
         """Note a problem with a field (the first one noted is the one shown)."""
         self.errors.setdefault(name, message)
 
     def text(self, name: str, label: str, max_length: int, *, required: str | None = None) -> str | None:
-        """Text up to `max_length` characters; longer text is reported, never cut. `required` is the message when empty."""
+        """Text up to `max_length` characters (longer is reported, never cut); `required`: the message when empty."""
         value = self.raw(name)
         if not value:
             if required:
@@ -86,20 +101,28 @@ class Fields:
             return None
         return value
 
-    def day(self, name: str, label: str, *, required: bool = False, latest: date | None = None) -> date | None:
-        """A day like 2026-03-01; `latest` (such as today) is the last day allowed."""
+    def day(self, name: str, label: str, *, required: bool = False, between: tuple[date, date] | None = None,
+            not_after: date | None = None) -> date | None:
+        """A day like 2026-03-01 within `between` (1900 to 2199 unless given), not after `not_after` (such as today).
+
+        `label` names it with its article, as in "the date of the session".
+        """
         value = self.raw(name)
         if not value:
             if required:
-                self.error(name, f"Give the {label}.")
+                self.error(name, f"Give {label}.")
             return None
         try:
-            day = parse_day(value)
+            day = _iso_day(value)
         except ValueError:
-            self.error(name, f"Give the {label} as a date like 2026-03-01.")
+            self.error(name, f"Give {label} like 2026-03-01.")
             return None
-        if latest is not None and day > latest:
-            self.error(name, f"The {label} can't be in the future.")
+        low, high = between or (EARLIEST_DAY, LATEST_DAY)
+        if not low <= day <= high:
+            self.error(name, f"Give {label} from {low.year} to {high.year}, like 2026-03-01.")
+            return None
+        if not_after is not None and day > not_after:
+            self.error(name, f"{label[0].upper()}{label[1:]} can't be in the future.")
             return None
         return day
 

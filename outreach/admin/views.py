@@ -13,6 +13,7 @@ from ..auth import sign_ins
 from ..extensions import db
 from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
+from ..validation import Fields
 from . import service
 from .commands import register as register_commands
 from .importer import (
@@ -260,9 +261,11 @@ def import_form():
 @bp.post("/import")
 def upload():
     """Check the upload can be read, keep it, and show its preview."""
-    errors = {}
+    fields = Fields(request.form)
+    errors = fields.errors
     upload_file = request.files.get("file")
-    estate_name = (request.form.get("estate") or "").strip()[:200]
+    estate_name = fields.text("estate", "estate's name", service.NAME_MAX,
+                              required="Name the estate: an existing one, or a new one to create.")
     content = upload_file.read(MAX_BYTES + 1) if upload_file else b""
     if not upload_file or not upload_file.filename:
         errors["file"] = "Choose the CSV file to import."
@@ -273,8 +276,6 @@ def upload():
             parse_csv(content)
         except ImportFileError as problem:
             errors["file"] = str(problem)
-    if not estate_name:
-        errors["estate"] = "Name the estate: an existing one, or a new one to create."
     team = service.chosen_team(request.form.get("team_id") or "", errors)
     if errors:
         return _import_form(422, errors, request.form)
