@@ -99,6 +99,13 @@ def test_a_walking_order_in_odd_digits_is_refused(client, world, login_as, order
     assert "Walking order" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("page", [HUGE, "92233720368547760", "²", "-1"])
+def test_an_audit_page_number_beyond_any_count_shows_the_first_page(client, world, login_as, page):
+    login_as("admin")
+    response = client.get("/admin/audit", query_string={"page": page})
+    assert response.status_code == 200 and "Audit" in response.get_data(as_text=True)
+
+
 def test_an_admin_name_that_is_too_long_is_reported_not_cut(client, world, login_as):
     login_as("admin")
     response = client.post("/admin/teams", data={"csrf_token": client.csrf, "name": "T" * 201})

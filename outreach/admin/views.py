@@ -13,7 +13,7 @@ from ..auth import sign_ins
 from ..extensions import db
 from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
-from ..validation import Fields
+from ..validation import Fields, whole_number
 from . import service
 from .commands import register as register_commands
 from .importer import (
@@ -341,7 +341,8 @@ def confirm_import(token: str):
 @bp.get("/audit")
 def audit_log():
     """Who changed what and when, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    # A page past what the database can count from is no page: the first one is shown.
+    page = whole_number(request.args.get("page") or "", 1, 10**6) or 1
     entries = db.session.scalars(select(AuditLog).options(selectinload(AuditLog.user))
                                  .order_by(AuditLog.at.desc(), AuditLog.id.desc())
                                  .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
