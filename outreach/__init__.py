@@ -10,12 +10,14 @@ from jinja2 import StrictUndefined
 
 from . import config, htmx
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .validation import IdConverter
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Make the app: settings, extensions, blueprints, error pages, commands."""
     app = Flask(__name__, instance_path=str(config.INSTANCE),
                 template_folder=str(config.ROOT / "templates"), static_folder=str(config.ROOT / "static"))
+    app.url_map.converters["int"] = IdConverter  # before any route: a path id beyond 64 bits is a 404
     app.config.from_object(config.Defaults)
     app.config.update(config.from_environment())
     if test_config:

@@ -80,7 +80,7 @@ def test_bad_revisit_filters_are_explained_next_to_the_field(client, world, logi
     login_as("lead")
     html = client.get(f"/estates/{world['estate'].id}/revisits?slot=midnight&by=soon").get_data(as_text=True)
     assert 'id="r-slot-error">Choose a time slot from the list.' in html
-    assert 'id="r-by-error">The day must be a date like 2026-03-01.' in html
+    assert 'id="r-by-error">Give the day like 2026-03-01.' in html
 
 
 def test_revisits_are_grouped_by_block_in_walking_order(client, world, login_as, db):

@@ -5,7 +5,6 @@ deactivated, so the visits they recorded keep their author.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from flask import current_app
@@ -20,23 +19,22 @@ from ..estates.service import find_estate
 from ..extensions import db
 from ..models import ROLES, Block, Estate, Organisation, Team, User, audit
 from ..status import SaturationRule
-from ..validation import Invalid
+from ..validation import Fields, Invalid, whole_number
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # The estate form names the rule's fields saturation_attempts, ...: the bounds are the rule's own.
 SATURATION_LIMITS = {f"saturation_{name}": limits for name, limits in RULE_LIMITS.items()}
 BLOCK_KINDS = {"block": "Block of flats", "street": "Street"}
 
 
-def _text(form: Mapping, name: str, limit: int = 200) -> str:
-    return (form.get(name) or "").strip()[:limit]
+NAME_MAX = 200
 
 
 def chosen_team(team_id: str, errors: dict[str, str]) -> Team | None:
     """The team picked from a list by its id (none when empty); an unknown one is an error on `team_id`."""
     if not team_id:
         return None
-    team = db.session.get(Team, int(team_id)) if team_id.isdigit() else None
+    number = whole_number(team_id)
+    team = db.session.get(Team, number) if number is not None else None
     if team is None:
         errors["team_id"] = "Choose a team from the list."
     return team
@@ -69,16 +67,11 @@ def find_team(name: str) -> Team | None:
 
 def save_team(actor: User | None, form: Mapping, team: Team | None = None) -> Team:
     """Create a team, or rename / (de)activate one."""
-    name = _text(form, "name")
-    errors = {}
-    if not name:
-        errors["name"] = "Give the team a name."
-    else:
-        same = find_team(name)
-        if same is not None and same is not team:
-            errors["name"] = f"There is already a team called {same.name}."
-    if errors:
-        raise Invalid(errors)
+    fields = Fields(form)
+    name = fields.text("name", "team's name", NAME_MAX, required="Give the team a name.")
+    if name and (same := find_team(name)) is not None and same is not team:
+        fields.error("name", f"There is already a team called {same.name}.")
+    fields.check()
     active = str(form.get("active", "")).lower() in ("1", "on", "true")
     if team is None:
         team = Team(organisation=the_organisation(), name=name, active=True)
@@ -127,23 +120,19 @@ def _active_admins_other_than(user: User) -> int:
 
 
 def _user_fields(form: Mapping, user: User | None) -> tuple[dict, dict[str, str]]:
-    errors: dict[str, str] = {}
-    name, email, role = _text(form, "name"), _text(form, "email", 254).lower(), _text(form, "role", 16)
-    if not name:
-        errors["name"] = "Give the person's name."
-    if not EMAIL_RE.match(email):
-        errors["email"] = "Give an email address like name@example.org."
-    else:
+    fields = Fields(form)
+    name = fields.text("name", "name", NAME_MAX, required="Give the person's name.") or ""
+    email = fields.email("email", "Give an email address like name@example.org.", required=True) or ""
+    if email:
         same = db.session.scalar(select(User).where(func.lower(User.email) == email))
         if same is not None and same is not user:
-            errors["email"] = "Someone already signs in with this email."
-    if role not in ROLES:
-        errors["role"] = "Choose a role."
-    team_id = _text(form, "team_id")
-    team = chosen_team(team_id, errors)
+            fields.error("email", "Someone already signs in with this email.")
+    role = fields.choice("role", ROLES, "Choose a role.", default="") or ""
+    team_id = fields.raw("team_id")
+    team = chosen_team(team_id, fields.errors)
     if not team_id and role in ("worker", "lead"):
-        errors["team_id"] = "Workers and leads belong to a team: choose one."
-    return {"name": name, "email": email, "role": role, "team": team}, errors
+        fields.error("team_id", "Workers and leads belong to a team: choose one.")
+    return {"name": name, "email": email, "role": role, "team": team}, fields.errors
 
 
 def create_user(actor: User | None, form: Mapping, password: str | None = None) -> tuple[User, str | None]:
@@ -223,16 +212,13 @@ def estates() -> list[Estate]:
 
 
 def _estate_fields(form: Mapping, estate: Estate | None) -> dict:
-    errors: dict[str, str] = {}
-    name = _text(form, "name")
-    if not name:
-        errors["name"] = "Give the estate a name."
-    else:
-        same = find_estate(name)
-        if same is not None and same is not estate:
-            errors["name"] = f"There is already an estate called {same.name}."
-    team = chosen_team(_text(form, "team_id"), errors)
-    fields = {"name": name, "local_authority": _text(form, "local_authority") or None}
+    reader = Fields(form)
+    errors = reader.errors
+    name = reader.text("name", "estate's name", NAME_MAX, required="Give the estate a name.")
+    if name and (same := find_estate(name)) is not None and same is not estate:
+        reader.error("name", f"There is already an estate called {same.name}.")
+    team = chosen_team(reader.raw("team_id"), errors)
+    fields = {"name": name, "local_authority": reader.text("local_authority", "local authority", NAME_MAX)}
     try:
         rule = parse_rule(form, SaturationRule.for_estate(estate) if estate else SaturationRule(), "saturation_")
     except RuleInvalid as invalid:
@@ -269,30 +255,21 @@ def update_estate(actor: User | None, estate: Estate, form: Mapping) -> Estate:
 
 def save_block(actor: User | None, estate: Estate, form: Mapping, block: Block | None = None) -> Block:
     """Add a block/street to an estate, or change its name, kind, access notes or walking order."""
-    errors: dict[str, str] = {}
-    name = _text(form, "name")
-    if not name:
-        errors["name"] = "Give the block or street a name."
-    else:
+    fields = Fields(form)
+    name = fields.text("name", "name", NAME_MAX, required="Give the block or street a name.")
+    if name:
         same = db.session.scalar(select(Block).where(Block.estate_id == estate.id,
                                                      func.lower(Block.name) == name.lower()))
         if same is not None and same is not block:
-            errors["name"] = f"{estate.name} already has {same.name}."
-    kind = _text(form, "kind", 8)
-    if kind not in BLOCK_KINDS:
-        errors["kind"] = "Choose block of flats or street."
-    raw_order = _text(form, "sort_order", 10)
-    if raw_order == "":
+            fields.error("name", f"{estate.name} already has {same.name}.")
+    kind = fields.choice("kind", BLOCK_KINDS, "Choose block of flats or street.", default="")
+    sort_order = fields.integer("sort_order", 0, 100000, "Walking order: a whole number from 0 to 100000.")
+    if not fields.raw("sort_order"):
         sort_order = block.sort_order if block is not None else 1 + (db.session.scalar(
             select(func.max(Block.sort_order)).where(Block.estate_id == estate.id)) or 0)
-    elif raw_order.isdigit() and int(raw_order) <= 100000:
-        sort_order = int(raw_order)
-    else:
-        errors["sort_order"] = "Walking order: a whole number (0 or more)."
-    if errors:
-        raise Invalid(errors)
-    values = {"name": name, "kind": kind, "access_notes": _text(form, "access_notes", 2000) or None,
-              "sort_order": sort_order}
+    access_notes = fields.text("access_notes", "access notes", 2000)
+    fields.check()
+    values = {"name": name, "kind": kind, "access_notes": access_notes, "sort_order": sort_order}
     if block is None:
         block = Block(estate_id=estate.id, **values)
         db.session.add(block)

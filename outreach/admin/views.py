@@ -13,6 +13,7 @@ from ..auth import sign_ins
 from ..extensions import db
 from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
+from ..validation import Fields, whole_number
 from . import service
 from .commands import register as register_commands
 from .importer import (
@@ -260,9 +261,11 @@ def import_form():
 @bp.post("/import")
 def upload():
     """Check the upload can be read, keep it, and show its preview."""
-    errors = {}
+    fields = Fields(request.form)
+    errors = fields.errors
     upload_file = request.files.get("file")
-    estate_name = (request.form.get("estate") or "").strip()[:200]
+    estate_name = fields.text("estate", "estate's name", service.NAME_MAX,
+                              required="Name the estate: an existing one, or a new one to create.")
     content = upload_file.read(MAX_BYTES + 1) if upload_file else b""
     if not upload_file or not upload_file.filename:
         errors["file"] = "Choose the CSV file to import."
@@ -273,8 +276,6 @@ def upload():
             parse_csv(content)
         except ImportFileError as problem:
             errors["file"] = str(problem)
-    if not estate_name:
-        errors["estate"] = "Name the estate: an existing one, or a new one to create."
     team = service.chosen_team(request.form.get("team_id") or "", errors)
     if errors:
         return _import_form(422, errors, request.form)
@@ -340,7 +341,8 @@ def confirm_import(token: str):
 @bp.get("/audit")
 def audit_log():
     """Who changed what and when, newest first."""
-    page = max(request.args.get("page", 1, type=int), 1)
+    # A page past what the database can count from is no page: the first one is shown.
+    page = whole_number(request.args.get("page") or "", 1, 10**6) or 1
     entries = db.session.scalars(select(AuditLog).options(selectinload(AuditLog.user))
                                  .order_by(AuditLog.at.desc(), AuditLog.id.desc())
                                  .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()

@@ -10,7 +10,7 @@ from ..clock import local_today
 from ..estates.service import blocks_of, team_workers
 from ..extensions import db
 from ..models import Assignment, Block, Estate, User, audit
-from ..validation import Invalid, parse_day
+from ..validation import Fields, Invalid
 
 LONGEST_DAYS = 366
 
@@ -60,29 +60,16 @@ class AssignmentInput:
 
 def parse_assignment(form, estate: Estate) -> AssignmentInput:
     """Validate worker, place and period against the estate; raise AssignmentInvalid with every problem."""
-    errors: dict[str, str] = {}
-    workers = {str(w.id): w for w in team_workers(estate)}
-    worker = workers.get((form.get("worker") or "").strip())
+    fields = Fields(form, AssignmentInvalid)
+    errors = fields.errors
+    worker = fields.one_of("worker", team_workers(estate), "Choose a worker of this estate's team.")
     if worker is None:
-        errors["worker"] = "Choose a worker of this estate's team."
-    place = (form.get("block") or "").strip()
+        fields.error("worker", "Choose a worker of this estate's team.")
     block = None
-    if place not in ("", "estate"):
-        block = next((b for b in blocks_of(estate) if str(b.id) == place), None)
-        if block is None:
-            errors["block"] = "Choose a block/street of this estate, or the whole estate."
-    starts_on = ends_on = None
-    text = (form.get("starts_on") or "").strip()
-    try:
-        starts_on = parse_day(text) if text else local_today()
-    except ValueError:
-        errors["starts_on"] = "The first day must be a date like 2026-03-01."
-    text = (form.get("ends_on") or "").strip()
-    if text:
-        try:
-            ends_on = parse_day(text)
-        except ValueError:
-            errors["ends_on"] = "The last day must be a date like 2026-03-01."
+    if fields.raw("block") != "estate":
+        block = fields.one_of("block", blocks_of(estate), "Choose a block/street of this estate, or the whole estate.")
+    starts_on = fields.day("starts_on", "the first day") if fields.raw("starts_on") else local_today()
+    ends_on = fields.day("ends_on", "the last day")
     if starts_on and ends_on:
         if ends_on < starts_on:
             errors["ends_on"] = "The last day can't be before the first day."
@@ -90,8 +77,7 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
             errors["ends_on"] = "An assignment lasts a year at most: choose an earlier last day."
     if starts_on and ends_on is None and "ends_on" not in errors and starts_on < local_today() - timedelta(days=7):
         errors["starts_on"] = "An open-ended assignment can't start more than a week ago."
-    if errors:
-        raise AssignmentInvalid(errors)
+    fields.check()
     return AssignmentInput(worker, block, starts_on, ends_on)
 
 

@@ -12,7 +12,7 @@ from ..access import records_visits_sql
 from ..extensions import db
 from ..models import SATURATION_SLOTS, Block, Estate, Property, User
 from ..status import DoorStatus, statuses_for_estate
-from ..validation import parse_day
+from ..validation import Fields
 
 
 @dataclass
@@ -102,12 +102,9 @@ def parse_revisit_filters(args) -> RevisitFilters:
             f.slot = slot
         else:
             f.errors["slot"] = "Choose a time slot from the list."
-    by = (args.get("by") or "").strip()
-    if by:
-        try:
-            f.by = parse_day(by)
-        except ValueError:
-            f.errors["by"] = "The day must be a date like 2026-03-01."
+    fields = Fields(args)
+    f.by = fields.day("by", "the day")
+    f.errors.update(fields.errors)
     return f
 
 

@@ -35,6 +35,7 @@ from ..models import (
     Visit,
     VisitVoid,
 )
+from ..validation import Fields
 
 FILTER_NOTE = ("Estate filters every step; period and worker filter door visits and sign-ups (later stages of "
                "those signed up count whenever they happen); source filters people only, as doors have no source.")
@@ -446,17 +447,10 @@ def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
             errors["estate"] = "Choose an estate from the list."
         else:
             estate_ids = (match.id,)
-    dates = {}
-    for key in ("from", "to"):
-        if chosen[key]:
-            try:
-                dates[key] = date.fromisoformat(chosen[key])
-            except ValueError:
-                errors[key] = "Give a date like 2026-04-01."
-            else:
-                if not EARLIEST_DATE <= dates[key] <= LATEST_DATE:
-                    errors[key] = f"Give a date from {EARLIEST_DATE.year} to {LATEST_DATE.year}, like 2026-04-01."
-                    dates.pop(key)
+    fields = Fields(chosen)
+    dates = {key: day for key in ("from", "to")
+             if (day := fields.day(key, "a date", between=(EARLIEST_DATE, LATEST_DATE))) is not None}
+    errors.update(fields.errors)
     if "from" in dates and "to" in dates and dates["from"] > dates["to"]:
         errors["to"] = "The end of the period is before its start."
         dates.pop("to")

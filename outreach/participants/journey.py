@@ -19,7 +19,8 @@ from ..models import (
     SupportSession,
     User,
 )
-from .input import TEXT_MAX, ParticipantInvalid, read_codes
+from ..validation import Fields
+from .input import TEXT_MAX, ParticipantInvalid
 
 # Stages in journey order; going to an earlier one is "back in time" and needs a reason.
 STAGE_ORDER = {stage: n for n, stage in enumerate(STAGES)}
@@ -104,48 +105,29 @@ def _as_utc(value):
     return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
 
 
-def _date(form, name: str, errors, label: str, *, required=True) -> date | None:
-    raw = (form.get(name) or "").strip()
-    if not raw:
-        if required:
-            errors[name] = f"Give the {label}."
-        return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = f"Give the {label} as a date."
-        return None
-    if value > local_today():
-        errors[name] = f"The {label} can't be in the future."
-    return value
-
-
 def change_stage(user: User, participant: Participant, form) -> StageEvent:
     """Record a stage change; one that goes back in time (date or sequence) needs a reason."""
-    errors: dict[str, str] = {}
-    stage = (form.get("stage") or "").strip()
-    if stage not in STAGES:
-        errors["stage"] = "Choose the new stage."
-    occurred_on = _date(form, "occurred_on", errors, "date of the change")
-    reason = (form.get("reason") or "").strip() or None
-    if reason and len(reason) > TEXT_MAX:
-        errors["reason"] = f"Keep the reason under {TEXT_MAX} characters."
+    fields = Fields(form, ParticipantInvalid)
+    errors = fields.errors
+    stage = fields.choice("stage", STAGES, "Choose the new stage.", default="") or ""
+    occurred_on = fields.day("occurred_on", "the date of the change", required=True, not_after=local_today())
+    reason = fields.text("reason", "reason", TEXT_MAX)
     hours = None
-    raw_hours = (form.get("hours_per_week") or "").strip()
+    raw_hours = fields.raw("hours_per_week")
     if raw_hours:
         try:
-            hours = float(raw_hours)
-            if not 0 < hours <= 80:
+            # ASCII only: float() reads Unicode digits too, and "nan" or "1e999" as numbers.
+            hours = float(raw_hours) if raw_hours.isascii() else None
+            if hours is None or not 0 < hours <= 80:
                 raise ValueError
         except ValueError:
+            hours = None
             errors["hours_per_week"] = "Give the hours a week as a number from 1 to 80."
     elif stage == "job_started":
         errors["hours_per_week"] = "Give the hours a week of the job."
     if hours is not None and stage not in ("job_started", "progression") and "hours_per_week" not in errors:
         errors["hours_per_week"] = "Hours a week go with a job start or a progression only."
-    evidence = (form.get("evidence") or "").strip() or None
-    if evidence not in (None, *EVIDENCE):
-        errors["evidence"] = "Choose the evidence from the list."
+    evidence = fields.choice("evidence", EVIDENCE, "Choose the evidence from the list.")
     if stage == "closed" and not reason:
         errors["reason"] = "Say why the journey is closed."
     latest = current_stage(participant)
@@ -158,8 +140,7 @@ def change_stage(user: User, participant: Participant, form) -> StageEvent:
                                 "say why it goes back.")
     if occurred_on and occurred_on < participant.signed_up_at.astimezone(org_timezone()).date():
         errors["occurred_on"] = "The date is before they signed up."
-    if errors:
-        raise ParticipantInvalid(errors)
+    fields.check()
     event = StageEvent(participant_id=participant.id, stage=stage, occurred_on=occurred_on, recorded_by_id=user.id,
                        hours_per_week=hours, evidence=evidence, reason=reason)
     db.session.add(event)
@@ -169,20 +150,14 @@ def change_stage(user: User, participant: Participant, form) -> StageEvent:
 
 def add_session(user: User, participant: Participant, form) -> SupportSession:
     """Record a 1-2-1 support session; the first one makes a signed-up participant active."""
-    errors: dict[str, str] = {}
-    held_on = _date(form, "held_on", errors, "date of the session")
+    fields = Fields(form, ParticipantInvalid)
+    held_on = fields.day("held_on", "the date of the session", required=True, not_after=local_today())
     if held_on and held_on < participant.signed_up_at.astimezone(org_timezone()).date():
-        errors["held_on"] = "The session is before they signed up."
-    raw = (form.get("minutes") or "").strip()
-    minutes = int(raw) if raw.isdigit() else None
-    if minutes is None or not 1 <= minutes <= 600:
-        errors["minutes"] = "Give the length in minutes, from 1 to 600."
-    topics = read_codes(form, "topics", SESSION_TOPICS, errors, "topics")
-    notes = (form.get("notes") or "").strip() or None
-    if notes and len(notes) > TEXT_MAX:
-        errors["notes"] = f"Keep the note under {TEXT_MAX} characters."
-    if errors:
-        raise ParticipantInvalid(errors)
+        fields.error("held_on", "The session is before they signed up.")
+    minutes = fields.integer("minutes", 1, 600, "Give the length in minutes, from 1 to 600.", required=True)
+    topics = fields.codes("topics", SESSION_TOPICS, "topics")
+    notes = fields.text("notes", "note", TEXT_MAX)
+    fields.check()
     session = SupportSession(participant_id=participant.id, worker_id=user.id, held_on=held_on, minutes=minutes,
                              topics=list(topics), notes=notes)
     db.session.add(session)
@@ -196,23 +171,16 @@ def add_session(user: User, participant: Participant, form) -> SupportSession:
 
 def add_referral(user: User, participant: Participant, form) -> Referral:
     """Record a referral to a partner, with its outcome when known."""
-    errors: dict[str, str] = {}
-    partner = (form.get("partner") or "").strip()
-    if not partner:
-        errors["partner"] = "Name the partner (e.g. Wirral Met College)."
-    elif len(partner) > 200:
-        errors["partner"] = "Keep the partner's name under 200 characters."
-    referred_on = _date(form, "referred_on", errors, "date of the referral")
-    outcome = (form.get("outcome") or "").strip() or None
-    if outcome and len(outcome) > 200:
-        errors["outcome"] = "Keep the outcome under 200 characters."
-    outcome_on = _date(form, "outcome_on", errors, "date of the outcome", required=False)
+    fields = Fields(form, ParticipantInvalid)
+    partner = fields.text("partner", "partner's name", 200, required="Name the partner (e.g. Wirral Met College).")
+    referred_on = fields.day("referred_on", "the date of the referral", required=True, not_after=local_today())
+    outcome = fields.text("outcome", "outcome", 200)
+    outcome_on = fields.day("outcome_on", "the date of the outcome", not_after=local_today())
     if outcome_on and not outcome:
-        errors["outcome"] = "Say what the outcome was, or leave its date empty."
+        fields.error("outcome", "Say what the outcome was, or leave its date empty.")
     if outcome_on and referred_on and outcome_on < referred_on:
-        errors["outcome_on"] = "The outcome can't be before the referral."
-    if errors:
-        raise ParticipantInvalid(errors)
+        fields.error("outcome_on", "The outcome can't be before the referral.")
+    fields.check()
     referral = Referral(participant_id=participant.id, partner=partner, referred_on=referred_on,
                         referred_by_id=user.id, outcome=outcome, outcome_on=outcome_on)
     db.session.add(referral)

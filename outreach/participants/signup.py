@@ -36,7 +36,8 @@ from ..models import (
     User,
 )
 from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
-from .input import NAME_MAX, ParticipantInvalid, read_codes
+from ..validation import Fields
+from .input import NAME_MAX, ParticipantInvalid
 
 # The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
 # Change both together: a record says which wording the resident agreed to.
@@ -99,54 +100,39 @@ def normalise_phone(text: str) -> str:
 
 def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None) -> SignUpInput:
     """Validate a sign-up form (a form or a dict); raise ParticipantInvalid with every problem at once."""
-    errors: dict[str, str] = {}
+    fields = Fields(form, ParticipantInvalid)
+    errors = fields.errors
     check_author(form, user)
     uuid = parse_uuid(form, errors)
     recorded_at, _ = parse_recorded_at(form, errors)
     if estate is None:
         errors["estate_id"] = "Choose the estate the resident lives on."
 
-    first = (form.get("first_name") or "").strip()
-    last = (form.get("last_name") or "").strip()
-    for name, value, label in (("first_name", first, "first name"), ("last_name", last, "last name")):
-        if not value:
-            errors[name] = f"Give the resident's {label}."
-        elif len(value) > NAME_MAX:
-            errors[name] = f"Keep the {label} under {NAME_MAX} characters."
-
-    phone = normalise_phone(form.get("phone") or "") or None
+    first = fields.text("first_name", "first name", NAME_MAX, required="Give the resident's first name.")
+    last = fields.text("last_name", "last name", NAME_MAX, required="Give the resident's last name.")
+    phone = normalise_phone(fields.raw("phone")) or None
     if phone and not 10 <= len(phone.lstrip("+")) <= 15:
         errors["phone"] = "Give a phone number of 10 to 15 digits, e.g. 07700 900123."
-    email = (form.get("email") or "").strip().lower() or None
-    if email and (len(email) > 254 or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email)):
-        errors["email"] = "Give an email address like name@example.org, or leave it empty."
-    preferred = (form.get("preferred_contact") or "").strip() or None
-    if preferred not in (None, "phone", "text", "email", "visit"):
-        errors["preferred_contact"] = "Choose how they prefer to be contacted."
-    elif preferred == "email" and not email:
+    email = fields.email("email", "Give an email address like name@example.org, or leave it empty.")
+    preferred = fields.choice("preferred_contact", ("phone", "text", "email", "visit"),
+                              "Choose how they prefer to be contacted.")
+    if preferred == "email" and not fields.raw("email"):
         errors["preferred_contact"] = "They prefer email: give their email address."
     elif preferred in ("phone", "text") and not phone:
         errors["preferred_contact"] = "They prefer phone or text: give their phone number."
 
-    age_band = (form.get("age_band") or "").strip() or None
-    if age_band not in (None, *AGE_BANDS):
-        errors["age_band"] = "Choose an age band from the list."
-    source = (form.get("source") or ("door_knock" if prop else "")).strip()
-    if source not in SOURCES:
-        errors["source"] = "Choose how they came to us."
-    elif prop is not None and source != "door_knock":
+    age_band = fields.choice("age_band", AGE_BANDS, "Choose an age band from the list.")
+    source = fields.choice("source", SOURCES, "Choose how they came to us.", default="door_knock" if prop else "")
+    if source and prop is not None and source != "door_knock":
         errors["source"] = "A sign-up at a door comes from the door knock."
-    status = (form.get("status_at_signup") or "").strip() or None
-    if status not in (None, *STATUS_AT_SIGNUP):
-        errors["status_at_signup"] = "Choose their work status from the list."
-    barriers = read_codes(form, "barriers", BARRIERS, errors, "barriers")
-    interests = read_codes(form, "interests", INTERESTS, errors, "interests")
-    method = (form.get("consent_method") or "verbal_at_door").strip()
-    if method not in CONSENT_METHODS:
-        errors["consent_method"] = "Choose how consent was given."
+    status = fields.choice("status_at_signup", STATUS_AT_SIGNUP, "Choose their work status from the list.")
+    barriers = fields.codes("barriers", BARRIERS, "barriers")
+    interests = fields.codes("interests", INTERESTS, "interests")
+    method = fields.choice("consent_method", CONSENT_METHODS, "Choose how consent was given.",
+                           default="verbal_at_door")
 
-    given = set(read_codes(form, "consents", CONSENT_KINDS, errors, "consents"))
-    partner = (form.get("partner_name") or "").strip() or None
+    given = set(fields.codes("consents", CONSENT_KINDS, "consents"))
+    partner = fields.raw("partner_name") or None
     if "data_processing" not in given:
         errors["consents"] = ("Nothing can be stored without consent to data processing: read the wording "
                               "and tick it, or don't sign them up.")
@@ -164,8 +150,7 @@ def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None
         names = ", ".join(BARRIERS[b].lower() for b in sorted(special))
         errors["barriers"] = (f"A {names} barrier is special-category data: it can be saved only with explicit "
                               "consent for special-category data. Tick that consent, or untick the barrier.")
-    if errors:
-        raise ParticipantInvalid(errors)
+    fields.check()
     consents = tuple(ConsentInput(kind, partner if kind == "partner_sharing" else None)
                      for kind in CONSENT_KINDS if kind in given)
     return SignUpInput(uuid, recorded_at, estate.id, prop.id if prop else None, first, last, phone, email,

@@ -32,6 +32,7 @@ from ..models import (
 )
 from ..properties.service import VisitConflict, WrongAuthor
 from ..status import status_for_property
+from ..validation import whole_number
 from . import consent, journey
 from .input import ParticipantInvalid
 from .journey import SESSION_TOPICS, current_stage, timeline
@@ -67,9 +68,10 @@ def _sign_up_target():
     """The door (from ?property=) or, for a drop-in or referral, the estates the user may sign up on."""
     raw = request.values.get("property") or request.values.get("property_id")
     if raw:
-        if not raw.isdigit():
+        property_id = whole_number(raw)
+        if property_id is None:
             abort(404)
-        prop = get_property_or_404(current_user, int(raw))
+        prop = get_property_or_404(current_user, property_id)
         if not can_record_visits(current_user, prop.estate):
             abort(403)
         return prop, [prop.estate]
@@ -107,8 +109,8 @@ def create():
     """Store a sign-up; idempotent by the UUID the phone made at submit time."""
     prop, estates = _sign_up_target()
     estate = prop.estate if prop else None
-    if prop is None and (raw := request.form.get("estate_id", "")).isdigit():
-        estate = next((e for e in estates if e.id == int(raw)), None)
+    if prop is None:
+        estate = next((e for e in estates if e.id == whole_number(request.form.get("estate_id", ""))), None)
     try:
         data = parse_sign_up(request.form, current_user, prop, estate)
         participant, created = sign_up(current_user, data, prop)

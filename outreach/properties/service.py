@@ -19,7 +19,7 @@ from ..clock import org_timezone, time_slot, utcnow
 from ..database import store_once
 from ..extensions import db
 from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit
-from ..validation import Invalid
+from ..validation import Fields, Invalid, parse_instant
 
 NOTES_MAX = 1000
 
@@ -68,10 +68,7 @@ class VisitInput:
 
 def _parse_instant(text: str) -> datetime:
     """An ISO 8601 time; one without a zone is local to the organisation."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=org_timezone())
-    return value.astimezone(timezone.utc)
+    return parse_instant(text, org_timezone())
 
 
 def check_author(form, user: User) -> None:
@@ -105,13 +102,11 @@ def parse_recorded_at(form, errors: dict[str, str]) -> tuple[datetime, bool]:
 
 def parse_visit(form, user: User) -> VisitInput:
     """Validate a visit's fields (a form or a dict); raise VisitInvalid with every problem at once."""
-    errors: dict[str, str] = {}
+    fields = Fields(form, VisitInvalid)
+    errors = fields.errors
     check_author(form, user)
     uuid = parse_uuid(form, errors)
-
-    outcome = (form.get("outcome") or "").strip()
-    if outcome not in OUTCOMES:
-        errors["outcome"] = "Choose what happened at the door."
+    outcome = fields.choice("outcome", OUTCOMES, "Choose what happened at the door.", default="") or ""
 
     recorded_at, time_from_phone = parse_recorded_at(form, errors)
 
@@ -132,16 +127,9 @@ def parse_visit(form, user: User) -> VisitInput:
             elif call_back_at < recorded_at - timedelta(minutes=5):
                 errors["call_back_at"] = "The call-back time is before the visit."
 
-    adults = None
-    raw_adults = (form.get("working_age_adults") or "").strip()
-    if raw_adults:
-        if not raw_adults.isdigit() or not 0 <= int(raw_adults) <= 20:
-            errors["working_age_adults"] = "Give a whole number from 0 to 20, or leave it empty."
-        else:
-            adults = int(raw_adults)
+    adults = fields.integer("working_age_adults", 0, 20, "Give a whole number from 0 to 20, or leave it empty.")
 
-    if errors:
-        raise VisitInvalid(errors)
+    fields.check()
     return VisitInput(uuid, outcome, recorded_at, notes, call_back_at, adults, time_from_phone=time_from_phone)
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from ...clock import org_timezone
 from ...models import User
 from ...status import STATES, DoorStatus
-from ...validation import parse_day
+from ...validation import Fields
 
 # Status filter choices: every state, plus the lead's two questions.
 STATUS_FILTERS = {"uncovered": "Not yet covered", "covered": "Covered", **STATES,
@@ -38,20 +38,12 @@ class Filters:
 def parse_filters(args, workers: list[User]) -> Filters:
     """Filters from query arguments; what can't be understood is left out with a message per field."""
     f = Filters()
-    worker = (args.get("worker") or "").strip()
-    if worker:
-        ids = {w.id for w in workers}
-        if worker.isdigit() and int(worker) in ids:
-            f.worker_id = int(worker)
-        else:
-            f.errors["worker"] = "Choose a worker of this estate's team."
-    for key, attr, words in (("from", "start", "From"), ("to", "end", "To")):
-        text = (args.get(key) or "").strip()
-        if text:
-            try:
-                setattr(f, attr, parse_day(text))
-            except ValueError:
-                f.errors[key] = f"“{words}” must be a date like 2026-03-01."
+    fields = Fields(args)
+    worker = fields.one_of("worker", workers, "Choose a worker of this estate's team.")
+    f.worker_id = worker.id if worker else None
+    f.start = fields.day("from", "“From”")
+    f.end = fields.day("to", "“To”")
+    f.errors.update(fields.errors)
     if f.start and f.end and f.end < f.start:
         f.errors["to"] = "“To” must be on or after “From”."
         f.end = None
