@@ -16,17 +16,17 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from outreach.extensions import db
-from outreach.models import Assignment, Block, ConsentRecord, SignIn, Visit
+from outreach.models import Assignment, Block, ConsentRecord, SignIn
 from outreach.participants import signup
 from tests import factories
 from tests.conftest import csrf_from, sign_in
 
 ROLES = ("anonymous", "worker", "lead", "manager", "admin", "other_worker")
 TEAM_OF = {"worker": "ours", "lead": "ours", "other_worker": "theirs"}  # managers and admins: every team
-W, L, M, A, O = "worker", "lead", "manager", "admin", "other_worker"
-SIGNED_IN = frozenset({W, L, M, A, O})
-TEAM_WORKERS = frozenset({W, L, O})
-LEADS, LEAD_PAGES, REVISITS = frozenset({L}), frozenset({L, M}), frozenset({W, L, M, O})
+W, L, M, A, OTHER = "worker", "lead", "manager", "admin", "other_worker"
+SIGNED_IN = frozenset({W, L, M, A, OTHER})
+TEAM_WORKERS = frozenset({W, L, OTHER})
+LEADS, LEAD_PAGES, REVISITS = frozenset({L}), frozenset({L, M}), frozenset({W, L, M, OTHER})
 
 # Each team's resident: strings that appear nowhere but in that resident's record.
 RESIDENTS = {
@@ -222,7 +222,9 @@ def test_every_route_as_every_role_with_ids_of_every_team(app, world):
                 response = client.open(url, method=method, data=data)
                 checked += 1
                 outcome = expected(table_rule, role, foreign)
-                if response.status_code not in table_rule.also_ok and not matches(outcome, response.status_code, response.headers.get("Location", ""), method):
+                location = response.headers.get("Location", "")
+                status = response.status_code
+                if status not in table_rule.also_ok and not matches(outcome, status, location, method):
                     wrong.append(f"{method} {url} as {role} ({team}'s ids): {response.status_code}, "
                                  f"expected {outcome}")
                 body = response.get_data(as_text=True)
