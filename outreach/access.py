@@ -112,9 +112,16 @@ def visible_participants(user):
     return select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
 
 
+def visible_participant(user, participant_id: int | None) -> Participant | None:
+    """The participant if `user` may see their estate, else None (never a hint that they exist)."""
+    if participant_id is None:
+        return None
+    return db.session.scalar(visible_participants(user).where(Participant.id == participant_id))
+
+
 def get_participant_or_404(user, participant_id: int) -> Participant:
     """The participant, if `user` may see their estate."""
-    participant = db.session.scalar(visible_participants(user).where(Participant.id == participant_id))
+    participant = visible_participant(user, participant_id)
     if participant is None:
         abort(404)
     return participant

@@ -136,3 +136,18 @@ def test_a_token_from_one_session_does_not_work_in_another(app, client, login_as
     assert_refused(send(second_phone, "POST", f"/properties/{door}/visits", HX, login_page_token), HX,
                    "the token from before the sign-in")
     assert send(second_phone, "POST", f"/properties/{door}/visits", HX, own_token).status_code == 201
+
+
+def test_every_write_route_refuses_another_sessions_token(app, client, login_as):
+    # A token read from one session (say, a page saved on another phone) is foreign to every other.
+    login_as("lead")
+    stolen = client.csrf
+    login_as("worker")
+    before_sign_in = csrf_from(app.test_client())
+    for foreign, story in ((stolen, "another session's token"), (before_sign_in, "a signed-out page's token")):
+        for method, url in write_routes(app):
+            assert_refused(send(client, method, url, {}, foreign), {}, f"{story} in the form: {method} {url}")
+            assert_refused(send(client, method, url, {**HX, "X-CSRFToken": foreign}, None), HX,
+                           f"{story} in the header: {method} {url}")
+    assert db.session.scalar(select(func.count(Visit.id))) == 0
+    assert "Wendy Worker" in client.get("/").get_data(as_text=True)

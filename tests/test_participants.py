@@ -174,6 +174,46 @@ def test_two_workers_signing_the_same_resident_up_are_flagged_never_merged(app, 
     assert "Possibly the same person" in page
 
 
+def test_a_sign_up_never_names_a_match_from_another_team_to_the_worker(app, client, world, login_as):
+    # Caia Park's team signed Priya up; a worker of our team types her phone number at one of our doors.
+    login_as("other_worker")
+    client.post(f"/participants/new?property={world['other_door'].id}",
+                data=sign_up_form(client, first_name="Priya", last_name="Quillfeather", phone="07700 900555",
+                                  recorded_at="2026-10-03T09:00:00Z"))
+    login_as("worker")
+    response = client.post(f"/participants/new?property={world['door'].id}",
+                           data=sign_up_form(client, phone="07700 900555"))
+    db = app.extensions["sqlalchemy"]
+    theirs, ours = db.session.scalars(select(Participant).order_by(Participant.id)).all()
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Quillfeather" not in page and "Priya" not in page and "3 Oct 2026" not in page
+    assert "Possibly the same person" not in page and f"/participants/{theirs.id}" not in page
+    listing = client.get("/participants/").get_data(as_text=True)
+    assert "Possible duplicates to check" not in listing and f"/participants/{theirs.id}" not in listing
+    # The lead of our team sees no more than the worker: the match is not theirs to see.
+    login_as("lead")
+    assert "Quillfeather" not in client.get(f"/participants/{ours.id}").get_data(as_text=True)
+    assert "Possible duplicates to check" not in client.get("/participants/").get_data(as_text=True)
+    # A manager, who sees both teams, is told: the flag is kept for those who may see both.
+    login_as("manager")
+    assert "Possible duplicates to check" in client.get("/participants/").get_data(as_text=True)
+    assert "Quillfeather" in client.get(f"/participants/{ours.id}").get_data(as_text=True)
+
+
+def test_a_match_in_the_workers_own_team_is_named_before_one_in_another(app, client, world, login_as):
+    login_as("other_worker")
+    client.post(f"/participants/new?property={world['other_door'].id}",
+                data=sign_up_form(client, first_name="Priya", last_name="Quillfeather", phone="07700 900555"))
+    login_as("worker")
+    client.post(f"/participants/new?property={world['door'].id}",
+                data=sign_up_form(client, first_name="Ruth", last_name="Ownteam", email="ruth@example.org",
+                                  phone="", preferred_contact=""))
+    response = client.post(f"/participants/new?property={world['door'].id}",
+                           data=sign_up_form(client, phone="07700 900555", email="ruth@example.org"))
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Possibly the same person" in page and "Ownteam" in page and "Quillfeather" not in page
+
+
 def signed_up(client, world, **overrides):
     """Sign Dee up at our first door and return her participant id."""
     response = client.post(f"/participants/new?property={world['door'].id}", data=sign_up_form(client, **overrides))

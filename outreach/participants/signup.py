@@ -13,7 +13,7 @@ import uuid as uuidlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 
 from ..access import visible_participants
 from ..clock import org_timezone, utcnow
@@ -195,7 +195,12 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
 
 
 def find_duplicate(data: SignUpInput) -> int | None:
-    """The earliest participant who may be the same person: same name at the same door, or same phone/email."""
+    """The earliest participant who may be the same person: same name at the same door, or same phone/email.
+
+    A match in the signing-up team comes first, so the team sees the duplicate it can resolve; a match
+    only in another team is still flagged, for managers who see both (never named to the team).
+    """
+    team_id = db.session.scalar(select(Estate.team_id).where(Estate.id == data.estate_id))
     same = []
     if data.property_id is not None:
         same.append((Participant.property_id == data.property_id)
@@ -207,10 +212,16 @@ def find_duplicate(data: SignUpInput) -> int | None:
         same.append(Participant.email == data.email)
     if not same:
         return None
-    return db.session.scalar(select(Participant.id).where(or_(*same)).order_by(Participant.id).limit(1))
+    own_team_first = case((Estate.team_id == team_id, 0), else_=1)
+    return db.session.scalar(select(Participant.id).join(Estate, Participant.estate_id == Estate.id)
+                             .where(or_(*same)).order_by(own_team_first, Participant.id).limit(1))
 
 
 def possible_duplicates(user) -> list[Participant]:
-    """Participants flagged as possibly the same person as an earlier one, for the lead to resolve."""
-    return db.session.scalars(visible_participants(user).where(Participant.possible_duplicate_of_id.is_not(None))
-                              .order_by(Participant.id.desc())).all()
+    """Participants flagged as possibly the same person as an earlier one that `user` may also see."""
+    flagged = db.session.scalars(visible_participants(user).where(Participant.possible_duplicate_of_id.is_not(None))
+                                 .order_by(Participant.id.desc())).all()
+    earlier = {p.possible_duplicate_of_id for p in flagged}
+    seen = set(db.session.scalars(visible_participants(user).with_only_columns(Participant.id)
+                                  .where(Participant.id.in_(earlier)))) if earlier else set()
+    return [p for p in flagged if p.possible_duplicate_of_id in seen]

@@ -11,6 +11,7 @@ from ..access import (
     get_participant_or_404,
     get_property_or_404,
     visible_estates,
+    visible_participant,
     visible_participants,
     works_for_a_team,
 )
@@ -151,8 +152,8 @@ def _journey_context(participant: Participant, **extra) -> dict:
                "show_contact": contact_visible(current_user, participant),
                "can_work": can_work_with(current_user, participant),
                "can_withdraw": can_withdraw_consent(current_user, participant),
-               "duplicate_of": db.session.get(Participant, participant.possible_duplicate_of_id)
-               if participant.possible_duplicate_of_id else None,
+               # Named only to those who may see it: a match in another team stays unknown to a worker.
+               "duplicate_of": visible_participant(current_user, participant.possible_duplicate_of_id),
                "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
                **CODE_LISTS}
     context.update(extra)
