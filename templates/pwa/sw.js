@@ -384,7 +384,9 @@ function backoff(record, error) {
   record.lastError = error.status ? "The server had a problem (" + error.status + "); it will try again." :
     error.name === "AbortError" ? "No answer from the server in time; it will try again." :
     "No signal; it will be sent when there is.";
-  if (self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
+  // Background Sync is for a phone without signal: it fires when signal returns. Registered after a server's
+  // failure (5xx) it would fire at once, with signal, and send again at once: the backoff would be lost.
+  if (!error.status && self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
   return store.put(record).then(function () { return tell({}); });
 }
 

@@ -9,6 +9,62 @@ from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_door
                                            send_now, visit_count, visits_with)
 
 PAGES_SAVED = "caches.open('outreach-pages').then(c => c.keys()).then(k => k.length)"
+IS_SAVED = "url => caches.open('outreach-pages').then(c => c.match(url)).then(hit => !!hit)"
+FIRST_PARTICIPANT = ("Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
+                     ".find(h => /^\\/participants\\/\\d+$/.test(h))")
+
+
+def test_a_sign_in_ending_offline_shows_door_pages_never_participant_pages_and_the_outbox_sends_after(live_server,
+                                                                                                       phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(page, live_server, 2)
+    page.goto(live_server.url + "/participants/")
+    participant = live_server.url + page.evaluate(FIRST_PARTICIPANT)
+    page.goto(participant)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    # The server said no-store: the worker never put it in the phone's cache; the door pages it did.
+    assert page.evaluate(IS_SAVED, participant) is False
+    assert page.evaluate(IS_SAVED, live_server.url + doors[1]) is True
+
+    phone.set_offline(True)
+    phone.clear_cookies()  # the sign-in ends while the phone has no signal
+    record_at_doors(page, live_server, doors)
+    records = outbox(page)
+    page.goto(participant)
+    expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
+    page.goto(live_server.url + doors[1])
+    expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("Saved on this phone")
+
+    # Signal again: the server says the sign-in is over, so the saved pages go at once, never the outbox.
+    phone.set_offline(False)
+    page.goto(live_server.url + doors[0])
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.wait_for_function(f"{PAGES_SAVED}.then(n => n === 0)")
+    assert len(outbox(page)) == 2
+    page.get_by_label("Email").fill("worker@demo.outreach")
+    page.get_by_label("Password").fill("demo-outreach-2026")
+    page.get_by_role("button", name="Sign in").click()
+    expect_badge(page, 0)
+    assert visit_count(live_server, records) == 2
+
+    # A page saved longer ago than the phone keeps pages is not shown, and goes; so does an old discarded record.
+    page.goto(live_server.url + doors[1])
+    expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    page.evaluate("""url => caches.open('outreach-pages').then(c => c.match(url).then(hit => hit.text().then(body => {
+        const headers = new Headers(hit.headers);
+        headers.set('X-Outreach-Saved', new Date(Date.now() - 15 * 86400000).toISOString());
+        return c.put(url, new Response(body, {headers}));
+    })))""", live_server.url + doors[1])
+    page.evaluate("OutreachStore.add({user: document.body.dataset.userId, description: 'Old', "
+                  "at: new Date(Date.now() - 31 * 86400000).toISOString()}, 'discarded')")
+    page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay', force: true})")
+    page.wait_for_function("OutreachStore.all('discarded').then(rows => rows.length === 0)")
+    phone.set_offline(True)
+    page.goto(live_server.url + doors[1])
+    expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
+    assert page.evaluate(IS_SAVED, live_server.url + doors[1]) is False
 
 
 @pytest.mark.parametrize("way", WAYS)
