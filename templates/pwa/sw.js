@@ -343,7 +343,7 @@ function settle(record, response, live) {
     record.lease = 0;
     record.lastStatus = 401;
     record.lastError = "Your sign-in has expired: sign in again and it will be sent.";
-    return store.put(record).then(function () { return kind; });
+    return Promise.all([store.put(record), signedOutNow()]).then(function () { return kind; });
   }
   // The worker is looking at the form when a live send is refused as invalid: the page shows
   // what to fix, and nothing was stored, so the outbox needn't keep it.
