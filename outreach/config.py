@@ -46,6 +46,13 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         # Changing it makes every phone install a new service worker without a change to a static file.
         "OFFLINE_VERSION_SALT": os.environ.get("OFFLINE_VERSION_SALT", ""),
+        # Pages saved on a phone older than this are no longer shown, and are removed: a door's history
+        # from a month ago misleads more than "not saved on this phone" does.
+        "OFFLINE_PAGES_MAX_DAYS": int(os.environ.get("OFFLINE_PAGES_MAX_DAYS", "14")),
+        # A record discarded from the outbox is kept on the phone this long (so it never vanishes silently).
+        "DISCARDED_KEEP_DAYS": int(os.environ.get("DISCARDED_KEEP_DAYS", "30")),
+        # After this many tries that the server failed (5xx), Waiting to send says the record keeps failing.
+        "OUTBOX_FAILING_AFTER": int(os.environ.get("OUTBOX_FAILING_AFTER", "5")),
         # Sign-in attempts per client address; failed ones per account from one address; wrong current
         # passwords per user on the change-password form (outreach/auth/limits.py says why these three).
         "RATELIMIT_LOGIN": os.environ.get("RATELIMIT_LOGIN", "20 per minute"),

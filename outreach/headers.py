@@ -11,7 +11,9 @@ and set cookie flags that config.py already owns, and what we need beyond a fixe
 - HSTS only over HTTPS (directly, or said by a trusted proxy: TRUSTED_PROXIES): over plain HTTP it would be
   ignored, and on a local run it would be wrong.
 - `Cache-Control: no-store` on every page with residents' personal data or an admin's view of people, so
-  no cache (the browser's, a proxy's, the phone's service worker) keeps it. Never `Clear-Site-Data:
+  no cache (the browser's, a proxy's, the phone's service worker) keeps it. This is the one place that decides
+  what a phone may keep: the worker (templates/pwa/sw.js, `mayKeep`) saves a page only when this header
+  is absent, and keeps no list of pages of its own. Never `Clear-Site-Data:
   "storage"`: it would also wipe the outbox of records not yet sent.
 """
 from __future__ import annotations

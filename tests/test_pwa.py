@@ -197,3 +197,28 @@ def test_the_walk_list_and_home_offer_make_ready_offline(client, world, login_as
 def test_offline_pages_need_a_sign_in(client, url):
     assert client.get(url).status_code == 302
     assert client.get(url, headers={"X-Outreach-Replay": "1"}).status_code == 401
+
+
+def test_what_a_phone_may_keep_is_decided_by_the_servers_header_alone(app, client):
+    # The worker keeps a page unless the server says no-store (outreach/headers.py decides that, per page):
+    # it names no page of its own, so a new page with personal data is covered by the server's one rule.
+    script = client.get("/sw.js").get_data(as_text=True)
+    assert re.search(r"function mayKeep\(response\) \{\s*return !/no-store/i\.test\(response\.headers\.get\("
+                     r'"Cache-Control"\)', script)
+    assert "mayKeep(response)" in script.split("function isPage")[1].split("}")[0]
+    personal = {rule.rule.split("<")[0].rstrip("/") for rule in app.url_map.iter_rules()
+                if rule.endpoint.split(".")[0] in {"participants", "reports", "funnel", "admin"}}
+    assert personal and not [path for path in personal if path and f'"{path}' in script]
+
+
+def test_the_worker_is_told_how_long_the_phone_keeps_pages_and_discarded_records(app, client):
+    app.config.update(OFFLINE_PAGES_MAX_DAYS=7, DISCARDED_KEEP_DAYS=45, OUTBOX_FAILING_AFTER=3)
+    script = client.get("/sw.js").get_data(as_text=True)
+    limits = json.loads(re.search(r"var LIMITS = (\{.*?\});", script).group(1))
+    assert limits == {"pagesMaxDays": 7, "discardedKeepDays": 45, "failingAfter": 3}
+
+
+def test_waiting_to_send_says_after_how_many_failed_tries_a_record_keeps_failing(app, client, world, login_as):
+    app.config["OUTBOX_FAILING_AFTER"] = 4
+    login_as("worker")
+    assert 'data-failing-after="4"' in client.get("/outbox").get_data(as_text=True)

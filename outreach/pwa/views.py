@@ -20,11 +20,18 @@ def service_worker():
     """The service worker, from the site root so it controls every page; never cached by the browser."""
     version = worker_version()
     body = render_template("pwa/sw.js", version=version, precache=precache_urls(),
-                           imports=worker_imports(version), urls=offline_urls())
+                           imports=worker_imports(version), urls=offline_urls(), limits=phone_limits())
     response = make_response(body)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+def phone_limits() -> dict:
+    """How long the phone keeps what it keeps, and when a failing record is called stuck (from the settings)."""
+    config = current_app.config
+    return {"pagesMaxDays": config["OFFLINE_PAGES_MAX_DAYS"], "discardedKeepDays": config["DISCARDED_KEEP_DAYS"],
+            "failingAfter": config["OUTBOX_FAILING_AFTER"]}
 
 
 @bp.get("/manifest.webmanifest")
@@ -54,7 +61,8 @@ def offline():
 @login_required
 def outbox():
     """Waiting to send: the records on this phone that the server has not confirmed (filled in from the phone)."""
-    return render("pwa/outbox.html", "pwa/_outbox.html", outcomes=OUTCOMES)
+    return render("pwa/outbox.html", "pwa/_outbox.html", outcomes=OUTCOMES,
+                  failing_after=current_app.config["OUTBOX_FAILING_AFTER"])
 
 
 @bp.get("/session")

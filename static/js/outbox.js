@@ -48,8 +48,21 @@
     item.append(el("strong", r.description), el("span", "Recorded " + when(r.recordedAt)),
       el("span", offline.stateOf(r), "outbox-state"));
     if (r.lastError) item.append(el("span", r.lastError, r.state === "needs_attention" ? "error" : "reason"));
+    if (keepsFailing(r)) {
+      item.classList.add("keeps-failing");
+      item.append(el("span", "Keeps failing: tried " + r.attempts + " times; the server said: " +
+        (r.serverReason || "no reason given") + ". It stays here and is tried again; tell your manager if " +
+        "it goes on.", "error"));
+    }
     if (r.state === "needs_attention") item.append(fixForm(r));
     return item;
+  }
+
+  // A record the server keeps failing on (5xx) is never dropped, but after a number of tries (a setting,
+  // on the page) it is said to be stuck, with the server's reason, rather than waiting quietly for ever.
+  function keepsFailing(r) {
+    var after = Number($("outbox").dataset.failingAfter || 5);
+    return r.state !== "needs_attention" && r.lastStatus >= 500 && r.attempts >= after;
   }
 
   // Fix and resend, or discard with a reason the worker types: nothing leaves the outbox silently.

@@ -10,6 +10,8 @@ var STATIC = "outreach-static-" + VERSION;   // versioned: replaced wholesale by
 var PAGES = self.OutreachStore.PAGES;       // not versioned: pages made ready offline survive updates
 var PRECACHE = {{ precache|tojson }};
 var URLS = {{ urls|tojson }};  // every URL the worker uses, from the server's url_for
+var LIMITS = {{ limits|tojson }};  // how long saved pages and discarded records are kept (the settings)
+var DAY = 86400000;
 var contract = self.OutreachContract;
 contract.use(URLS);
 var MARKERS = contract.MARKERS;
@@ -40,6 +42,7 @@ self.addEventListener("activate", function (event) {
   }).then(function () {
     // Not awaited: pages' requests wait for activation to finish, and a replay can take a while.
     replay(true);
+    tidy();
     return self.clients.claim();
   }));
 });
@@ -104,18 +107,67 @@ function fetchWithin(ms, input, init) {
   });
 }
 
+// Who the server says is signed in, from every answer. A page of another user, or a refusal for want
+// of a sign-in (401, or the sign-in page instead of the page asked for), ends the previous user's
+// sign-in on this phone: their saved pages go at once. Never the outbox: its records wait for their author.
 function learnUser(response) {
   var user = response.headers.get("X-Outreach-User");
   if (user && user !== currentUser) {
     currentUser = user;
-    return store.meta("user", user);
+    return Promise.all([store.meta("user", user), forgetPages(user)]);
   }
+  if (!user && signedOut(response)) return signedOutNow();
+}
+
+function signedOut(response) {
+  return response.status === 401 || (response.redirected && new URL(response.url).pathname === URLS.login);
+}
+
+function signedOutNow() {
+  currentUser = null;
+  return Promise.all([store.meta("user", null), forgetPages(null)]);
+}
+
+// Removes every saved page but those of `keep` (a user id; null keeps none) and those too old to show.
+function forgetPages(keep) {
+  return caches.open(PAGES).then(function (cache) {
+    return cache.keys().then(function (keys) {
+      return Promise.all(keys.map(function (key) {
+        return cache.match(key).then(function (hit) {
+          if (!hit || hit.headers.get("X-Outreach-User") !== keep || tooOld(hit)) return cache.delete(key);
+        });
+      }));
+    });
+  }).catch(function () {});
+}
+
+function tooOld(saved) {
+  var at = Date.parse(saved.headers.get("X-Outreach-Saved"));
+  return !(at > Date.now() - LIMITS.pagesMaxDays * DAY);
+}
+
+// What the phone keeps only for a while: pages past their age, records discarded long enough ago.
+function tidy() {
+  return knownUser().then(function (user) {
+    if (user) forgetPages(user);
+    return store.all("discarded");
+  }).then(function (rows) {
+    var before = Date.now() - LIMITS.discardedKeepDays * DAY;
+    return Promise.all(rows.filter(function (row) { return Date.parse(row.at) < before; })
+      .map(function (row) { return store.remove(row.id, "discarded"); }));
+  }).catch(function () {});
+}
+
+// Whether the server lets this phone keep the page: it says so per page, in one place (outreach/headers.py),
+// with Cache-Control: no-store on every page with personal data. The worker keeps no list of its own.
+function mayKeep(response) {
+  return !/no-store/i.test(response.headers.get("Cache-Control") || "");
 }
 
 function isPage(response) {
   return response.ok && !response.redirected &&
     (response.headers.get("Content-Type") || "").indexOf("text/html") === 0 &&
-    response.headers.get("X-Outreach-User");
+    response.headers.get("X-Outreach-User") && mayKeep(response);
 }
 
 // Saved without Vary (the key is the URL; only full pages are saved) and stamped with when and whose.
@@ -142,6 +194,7 @@ function rawSaved(key) {
   return Promise.all([caches.open(PAGES).then(function (c) { return c.match(key); }), knownUser()])
     .then(function (found) {
       var hit = found[0];
+      if (hit && tooOld(hit)) return caches.open(PAGES).then(function (c) { c.delete(key); return null; });
       return hit && found[1] && hit.headers.get("X-Outreach-User") === String(found[1]) ? hit : null;
     });
 }
@@ -168,6 +221,8 @@ function page(event, full) {
   var key = pageKey(request.url);
   var network = fetch(request).then(function (response) {
     var learnt = learnUser(response);
+    // A page the server no longer lets the phone keep: a copy an older version saved goes too.
+    if (!mayKeep(response)) caches.open(PAGES).then(function (c) { return c.delete(key); }).catch(function () {});
     if (!full || !isPage(response)) return response;
     return Promise.resolve(learnt).then(function () { return save(key, response.clone()); })
       .then(function () { return response; });
@@ -278,14 +333,17 @@ function settle(record, response, live) {
   var kind = classify(response);
   if (kind === "done") return store.remove(record.id).then(function () { return kind; });
   if (kind === "retry") {
-    return backoff(record, {status: response.status}).then(function () { return kind; });
+    // The server's own reason is kept: a record that keeps failing says why on Waiting to send.
+    return reason(response).then(function (why) {
+      return backoff(record, {status: response.status, reason: why});
+    }).then(function () { return kind; });
   }
   if (kind === "signin") {
     record.state = "waiting";
     record.lease = 0;
     record.lastStatus = 401;
     record.lastError = "Your sign-in has expired: sign in again and it will be sent.";
-    return store.put(record).then(function () { return kind; });
+    return Promise.all([store.put(record), signedOutNow()]).then(function () { return kind; });
   }
   // The worker is looking at the form when a live send is refused as invalid: the page shows
   // what to fix, and nothing was stored, so the outbox needn't keep it.
@@ -302,6 +360,8 @@ function settle(record, response, live) {
 // The server's reason for a refusal: its header, else its JSON message, else the errors in its HTML.
 function reason(response) {
   var header = response.headers.get("X-Outreach-Reason");
+  var fallback = response.status >= 500 ? "The server had a problem (" + response.status + ")." :
+    "The server refused this record (" + response.status + ").";
   return response.clone().text().then(function (text) {
     if (header) return header;
     try { return JSON.parse(text).message || text; } catch (e) { /* HTML */ }
@@ -309,8 +369,8 @@ function reason(response) {
     text.replace(new RegExp(MARKERS.error + "[^>]*>([^<]+)<", "g"), function (m, message) {
       errors.push(message.trim());
     });
-    return errors.join(" ") || "The server refused this record (" + response.status + ").";
-  }).catch(function () { return header || "The server refused this record (" + response.status + ")."; });
+    return errors.join(" ") || fallback;
+  }).catch(function () { return header || fallback; });
 }
 
 function backoff(record, error) {
@@ -320,10 +380,13 @@ function backoff(record, error) {
   record.lease = 0;
   record.nextTry = Date.now() + Math.min(MAX_BACKOFF, delay);
   record.lastStatus = error.status || null;
+  record.serverReason = error.reason || null;
   record.lastError = error.status ? "The server had a problem (" + error.status + "); it will try again." :
     error.name === "AbortError" ? "No answer from the server in time; it will try again." :
     "No signal; it will be sent when there is.";
-  if (self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
+  // Background Sync is for a phone without signal: it fires when signal returns. Registered after a server's
+  // failure (5xx) it would fire at once, with signal, and send again at once: the backoff would be lost.
+  if (!error.status && self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
   return store.put(record).then(function () { return tell({}); });
 }
 
@@ -368,7 +431,7 @@ function replay(force) {
     var force = forceNext;
     forceNext = false;
     return replayPass(force).then(function () { if (again) return loop(); });
-  })().catch(function () {}).then(function () { running = null; return tell({progress: null}); });
+  })().catch(function () {}).then(function () { running = null; tidy(); return tell({progress: null}); });
   return running;
 }
 
@@ -376,7 +439,7 @@ function session() {
   return fetchWithin(SEND_TIMEOUT, URLS.session, {headers: {"Accept": "application/json", "X-Outreach-Replay": "1"},
                                                   credentials: "same-origin", cache: "no-store"})
     .then(function (response) {
-      if (response.status === 401 || response.redirected) return null;
+      if (response.status === 401 || response.redirected) return signedOutNow().then(function () { return null; });
       if (!response.ok) throw new Error("server " + response.status);
       return response.json();
     });
@@ -395,6 +458,7 @@ function replayPass(force) {
         return tell({signin: true});
       }
       signinNeeded = false;
+      if (String(who.user_id) !== currentUser) forgetPages(String(who.user_id));
       currentUser = String(who.user_id);
       store.meta("user", currentUser);
       // A record is only ever sent under the login of the user who recorded it.

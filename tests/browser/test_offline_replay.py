@@ -1,4 +1,5 @@
 """Replay keeps its promises: a server dying mid-replay, refused records, an expired login, odd phone clocks."""
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -160,3 +161,30 @@ def test_records_from_eight_days_ago_and_from_a_clock_a_year_ahead_are_delivered
         __import__("sqlalchemy").text("select uuid, clock_flag from visit where uuid in (:a, :b)"),
         {"a": records[0]["uuid"], "b": records[1]["uuid"]}).all())
     assert flags == {records[0]["uuid"]: None, records[1]["uuid"]: "future"}
+
+
+def test_a_record_the_server_keeps_failing_on_stays_and_says_so_with_the_servers_reason(make_server, phone):
+    # Every visit answered 503 (tests/browser/crash_app.py); after 3 tries the record is said to keep failing.
+    server = make_server(FLASK_APP="tests.browser.crash_app", FAIL_VISITS_WITH="503", OUTBOX_FAILING_AFTER="3")
+    page = phone.new_page()
+    sign_in(page, server, "worker@demo.outreach")
+    doors = open_doors_online(page, server, 1)
+    record_at_doors(page, server, doors)  # with signal: the server fails, so the phone keeps it
+
+    page.goto(server.url + "/outbox")
+    item = page.get_by_role("list", name="Unsent records").get_by_role("listitem").first
+    expect(item).to_contain_text("The server had a problem (503)")
+    expect(item).not_to_contain_text("Keeps failing")
+    page.wait_for_timeout(1000)
+    tries = outbox(page)[0]["attempts"]
+    page.wait_for_timeout(3000)  # backed off: not sent again and again meanwhile
+    assert outbox(page)[0]["attempts"] == tries <= 2
+    for _ in range(10):
+        if item.get_by_text("Keeps failing").count():
+            break
+        page.get_by_role("button", name="Send now").click()
+        page.wait_for_timeout(1500)
+    expect(item).to_contain_text(re.compile("Keeps failing: tried [34] times; the server said: "
+                                            "The database is being upgraded"))
+    expect_badge(page, 1)  # it stays in the outbox: never dropped
+    assert len(outbox(page)) == 1 and visit_count(server, outbox(page)) == 0

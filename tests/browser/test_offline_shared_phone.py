@@ -9,6 +9,66 @@ from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_door
                                            send_now, visit_count, visits_with)
 
 PAGES_SAVED = "caches.open('outreach-pages').then(c => c.keys()).then(k => k.length)"
+SAVED_FOR = ("caches.open('outreach-pages').then(c => c.keys().then(keys => Promise.all(keys.map(k => c.match(k)"
+             ".then(hit => hit.headers.get('X-Outreach-User'))))))")
+TAKEN_OVER = ("navigator.serviceWorker.getRegistration().then(r => !!r && !r.installing && !r.waiting && "
+              "r.active.state === 'activated' && navigator.serviceWorker.controller === r.active)")
+IS_SAVED = "url => caches.open('outreach-pages').then(c => c.match(url)).then(hit => !!hit)"
+FIRST_PARTICIPANT = ("Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
+                     ".find(h => /^\\/participants\\/\\d+$/.test(h))")
+
+
+def test_a_sign_in_ending_offline_shows_door_pages_never_participant_pages_and_the_outbox_sends_after(live_server,
+                                                                                                       phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    doors = open_doors_online(page, live_server, 2)
+    page.goto(live_server.url + "/participants/")
+    participant = live_server.url + page.evaluate(FIRST_PARTICIPANT)
+    page.goto(participant)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    # The server said no-store: the worker never put it in the phone's cache; the door pages it did.
+    assert page.evaluate(IS_SAVED, participant) is False
+    assert page.evaluate(IS_SAVED, live_server.url + doors[1]) is True
+
+    phone.set_offline(True)
+    phone.clear_cookies()  # the sign-in ends while the phone has no signal
+    record_at_doors(page, live_server, doors)
+    records = outbox(page)
+    page.goto(participant)
+    expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
+    page.goto(live_server.url + doors[1])
+    expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    expect(page.get_by_role("note")).to_contain_text("Saved on this phone")
+
+    # Signal again: the server says the sign-in is over, so the saved pages go at once, never the outbox.
+    phone.set_offline(False)
+    page.goto(live_server.url + doors[0])
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.wait_for_function(f"{PAGES_SAVED}.then(n => n === 0)")
+    assert len(outbox(page)) == 2
+    page.get_by_label("Email").fill("worker@demo.outreach")
+    page.get_by_label("Password").fill("demo-outreach-2026")
+    page.get_by_role("button", name="Sign in").click()
+    expect_badge(page, 0)
+    assert visit_count(live_server, records) == 2
+
+    # A page saved longer ago than the phone keeps pages is not shown, and goes; so does an old discarded record.
+    page.goto(live_server.url + doors[1])
+    expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    page.evaluate("""url => caches.open('outreach-pages').then(c => c.match(url).then(hit => hit.text().then(body => {
+        const headers = new Headers(hit.headers);
+        headers.set('X-Outreach-Saved', new Date(Date.now() - 15 * 86400000).toISOString());
+        return c.put(url, new Response(body, {headers}));
+    })))""", live_server.url + doors[1])
+    page.evaluate("OutreachStore.add({user: document.body.dataset.userId, description: 'Old', "
+                  "at: new Date(Date.now() - 31 * 86400000).toISOString()}, 'discarded')")
+    page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay', force: true})")
+    page.wait_for_function("OutreachStore.all('discarded').then(rows => rows.length === 0)")
+    phone.set_offline(True)
+    page.goto(live_server.url + doors[1])
+    expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
+    assert page.evaluate(IS_SAVED, live_server.url + doors[1]) is False
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -50,6 +110,8 @@ def test_a_record_is_never_sent_under_another_users_login(way, live_server, phon
     signal.lose()
     record_at_doors(page, live_server, doors)
     records = outbox(page)
+    a_id = page.evaluate("document.body.dataset.userId")
+    assert a_id in page.evaluate(SAVED_FOR)
     phone.clear_cookies()  # A's sign-in expires with a record on the phone; B picks the phone up
 
     signal.regain()
@@ -58,6 +120,10 @@ def test_a_record_is_never_sent_under_another_users_login(way, live_server, phon
     send_now(page, live_server)
     expect(page.get_by_text("1 record made by someone else on this phone will be sent when they sign in.")
            ).to_be_visible()
+    # B sees nothing of A's: not the record (only that one is waiting), not A's saved pages.
+    expect(page.get_by_role("list", name="Unsent records").get_by_role("listitem")).to_have_count(0)
+    expect(page.get_by_text(records[0]["description"])).to_have_count(0)
+    assert a_id not in page.evaluate(SAVED_FOR)
     page.wait_for_timeout(1000)  # give a wrong send every chance to happen
     assert visit_count(live_server, records) == 0 and len(outbox(page)) == 1
 
@@ -104,7 +170,7 @@ def test_two_phones_replaying_the_same_records_at_once_store_each_once(way, live
 
 
 @pytest.mark.parametrize("way", WAYS)
-def test_a_new_app_version_takes_over_without_losing_the_outbox_or_saved_pages(way, live_server, phone):
+def test_a_new_app_version_takes_over_without_losing_the_outbox(way, live_server, phone):
     page = phone.new_page()
     sign_in(page, live_server, "worker@demo.outreach")
     doors = open_doors_online(page, live_server, 3)
@@ -125,12 +191,19 @@ def test_a_new_app_version_takes_over_without_losing_the_outbox_or_saved_pages(w
     page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('outreach-static-')) && "
                            f"!k.includes({[k for k in old_caches if k.startswith('outreach-static-')][0]!r}))",
                            timeout=45_000)  # installing fetches every static file afresh: slow on a busy machine
-    assert len(outbox(page)) == 3 and page.evaluate(PAGES_SAVED) == saved
+    # The sign-in is over, so the saved pages went (never the outbox): the records wait for their author.
+    page.wait_for_function(f"{PAGES_SAVED}.then(n => n === 0)")
+    assert saved > 0 and len(outbox(page)) == 3
     assert visit_count(live_server, records) == 0
 
+    # The old static cache goes while the new worker is still activating: sign in only once it controls
+    # the page, or the sign-in's navigation may start under a worker that is being replaced.
+    page.wait_for_function(TAKEN_OVER, timeout=30_000)
     page.get_by_label("Email").fill("worker@demo.outreach")
     page.get_by_label("Password").fill("demo-outreach-2026")
     page.get_by_role("button", name="Sign in").click()
     expect_badge(page, 0)
     assert visit_count(live_server, records) == 3
-    assert re.search("outreach-pages", str(page.evaluate("caches.keys()")))
+    page.goto(live_server.url + doors[0])  # the new version saves pages as the old one did
+    expect(page.get_by_role("region", name="Visit history")).to_be_visible()
+    assert page.evaluate(IS_SAVED, live_server.url + doors[0]) is True
