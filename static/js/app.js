@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // The outcome being recorded at this door: what the card's Undo will take back.
+  var justRecorded = null;
+
   // Every write carries its own identity, made at the moment of submitting (a cached page is
   // submitted many times, so a UUID baked into the HTML would repeat): a UUID, the phone's time
   // and the author. Capture phase, so this runs before htmx reads the form.
@@ -11,9 +14,12 @@
     if (!(form instanceof HTMLFormElement) || !form.elements.namedItem("uuid")) return;
     // "12 Ash Walk: No answer": how the outbox names this record to the worker.
     var button = event.submitter;
-    form.dataset.description = OutreachContract.describe(form.dataset.describe,
-                                                         button && button.name ? button.textContent.trim() : "");
+    var label = button && button.name ? (button.dataset.label || button.textContent.trim()) : "";
+    form.dataset.description = OutreachContract.describe(form.dataset.describe, label);
     form.elements.namedItem("uuid").value = crypto.randomUUID();
+    if (form.id === "visit-form" && button && button.name === "outcome") {
+      justRecorded = {uuid: form.elements.namedItem("uuid").value, label: label};
+    }
     var at = form.elements.namedItem("recorded_at");
     if (at) at.value = new Date().toISOString();
     var author = form.elements.namedItem("author_id");
@@ -63,6 +69,87 @@
     var form = event.detail.elt.closest && event.detail.elt.closest("form[data-outbox]");
     if (form && form.dataset.description) {
       event.detail.headers["X-Outreach-Describe"] = encodeURIComponent(form.dataset.description);
+    }
+  });
+  // ---- moving on from a door ---------------------------------------------------------------------
+  // Once an outcome is recorded (the server's answer, or the phone's "saved" answer with no signal),
+  // the outcome buttons hide so a second tap cannot make a second visit, an Undo stays for a short
+  // time, and then the card moves on to the next door not yet covered, unless the worker is busy
+  // with this one (touched the card, or the resident is interested and may sign up).
+  var UNDO_SECONDS = 10;
+  var moveOn = null;
+
+  function stopMovingOn() {
+    clearTimeout(moveOn);
+    moveOn = null;
+  }
+
+  function goToNextDoor(card) {
+    var next = card.querySelector(".recorded .next-door");
+    if (!next) return;
+    // In the walk list the next door opens inline under its row; on a door's page, its own page.
+    var row = document.querySelector('.doors a.door[href="' + next.getAttribute("href") + '"]');
+    (row || next).click();
+    if (row) row.scrollIntoView({block: "start"});
+  }
+
+  function showRecorded(recorded) {
+    var panel = document.getElementById("recorded"), form = document.getElementById("visit-form");
+    if (!panel || !form) return;
+    var card = panel.closest(".door-card");
+    panel.querySelector("input[name=undo]").value = recorded.uuid;
+    panel.hidden = false;
+    form.hidden = true;
+    var next = panel.querySelector(".next-door");
+    if (next) next.focus({preventScroll: true});
+    card.scrollIntoView({block: "nearest"});
+    var undo = panel.querySelector("form.undo");
+    stopMovingOn();
+    var busy = !!card.querySelector(".sign-up-link.primary");
+    moveOn = setTimeout(function () {
+      moveOn = null;
+      if (!undo.isConnected) return;
+      undo.hidden = true;
+      if (!busy && card.isConnected) goToNextDoor(card);
+    }, UNDO_SECONDS * 1000);
+    ["pointerdown", "keydown"].forEach(function (type) {
+      card.addEventListener(type, function (event) {
+        if (!event.target.closest(".next-door")) busy = true;
+      });
+    });
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt, status = event.detail.xhr.status;
+    if (!elt || elt.id !== "visit-form" || !justRecorded) return;
+    var recorded = justRecorded;
+    justRecorded = null;
+    if (status === 200 || status === 201 || status === 202) showRecorded(recorded);
+  });
+
+  document.addEventListener("click", function (event) {
+    var another = event.target.closest && event.target.closest(".recorded .another");
+    if (another) {
+      stopMovingOn();
+      var form = document.getElementById("visit-form");
+      if (form) form.hidden = false;
+      another.hidden = true;
+      return;
+    }
+    // "Do not knock" stops every visit to a door: the first tap asks, the second records.
+    var button = event.target.closest && event.target.closest("#visit-form button.o-do_not_knock");
+    if (button && !button.classList.contains("confirming")) {
+      event.preventDefault();
+      button.dataset.label = button.textContent.trim();
+      button.classList.add("confirming");
+      button.textContent = "Tap again to confirm: " + button.dataset.label;
+      button.setAttribute("aria-describedby", "dnk-confirm");
+      var note = document.createElement("p");
+      note.id = "dnk-confirm";
+      note.className = "warning";
+      note.setAttribute("role", "alert");
+      note.textContent = "Do not knock means nobody will call here again. Tap again to confirm.";
+      button.parentNode.after(note);
     }
   });
 })();
