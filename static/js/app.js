@@ -120,7 +120,8 @@
   }
 
   document.addEventListener("htmx:afterRequest", function (event) {
-    var elt = event.detail.elt, status = event.detail.xhr.status;
+    // The form was swapped out with its card: htmx then tells an ancestor, so ask which element asked.
+    var config = event.detail.requestConfig, elt = config && config.elt, status = event.detail.xhr.status;
     if (!elt || elt.id !== "visit-form" || !justRecorded) return;
     var recorded = justRecorded;
     justRecorded = null;
