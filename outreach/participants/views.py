@@ -31,6 +31,7 @@ from ..models import (
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
+from ..properties.views import next_door_to_cover
 from ..status import status_for_property
 from . import consent, journey
 from .input import ParticipantInvalid
@@ -124,7 +125,8 @@ def create():
     message = f"Signed up: {name}." if created else f"Already received: {name}."
     if answers_in_place():
         response = render("participants/signed_up.html", "participants/_signed_up.html", 201 if created else 200,
-                          participant=participant, message=message)
+                          participant=participant, message=message,
+                          next_door=next_door_to_cover(prop) if prop else None)
     else:
         flash(message)
         response = redirect(url_for("participants.show", participant_id=participant.id), code=303)

@@ -153,4 +153,35 @@
       button.parentNode.after(note);
     }
   });
+  // ---- the sign-up form ----------------------------------------------------------------------------
+  // A folded group of ticks says how many are chosen, so nothing ticked hides behind its summary.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    var count = document.querySelector('[data-count-of="' + box.name + '"]');
+    if (!count) return;
+    count.textContent = box.form.querySelectorAll('input[name="' + box.name + '"]:checked').length + " chosen";
+  });
+
+  // The error summary takes focus when it appears; each of its links moves focus to its field.
+  function focusErrorSummary() {
+    var summary = document.querySelector(".error-summary");
+    if (summary) summary.focus();
+  }
+  document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  document.addEventListener("htmx:afterSettle", focusErrorSummary);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".error-summary a[data-field]");
+    if (!link) return;
+    var message = document.getElementById(link.dataset.field + "-error");
+    var field = document.getElementById(link.dataset.field) ||
+      (message && message.closest("fieldset") && message.closest("fieldset").querySelector("input, select, textarea"));
+    if (!field) return;
+    event.preventDefault();
+    var folded = field.closest("details");
+    if (folded) folded.open = true;
+    var label = document.querySelector('label[for="' + field.id + '"]') || (message || field);
+    label.scrollIntoView({block: "start"});
+    field.focus({preventScroll: true});
+  });
 })();

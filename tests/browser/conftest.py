@@ -214,3 +214,32 @@ def sign_in(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+class Thumb:
+    """Counts what a worker's thumb does: taps, and the scrolls needed to bring a control into view."""
+
+    def __init__(self, page):
+        self.page, self.taps, self.scrolls = page, 0, 0
+
+    def tap(self, locator) -> None:
+        """Tap a control, scrolling to it first if it is out of view."""
+        locator.wait_for()
+        box, height = locator.bounding_box(), self.page.evaluate("innerHeight")
+        if box is None or box["y"] < 0 or box["y"] + box["height"] > height:
+            self.scrolls += 1
+            locator.scroll_into_view_if_needed()
+        self.taps += 1
+        locator.tap()
+
+    def fill(self, locator, value: str) -> None:
+        """Tap a field and type into it (typing is not a tap)."""
+        self.tap(locator)
+        locator.fill(value)
+
+    def choose(self, locator, value: str) -> None:
+        """Tap a select, then tap the option."""
+        self.tap(locator)
+        self.taps += 1
+        locator.select_option(value)
+

@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import Thumb, sign_in
 
 
 def test_a_worker_records_two_doors_and_sees_them_in_history_and_walk_list(live_server, phone):
@@ -63,22 +63,6 @@ def test_a_worker_records_two_doors_and_sees_them_in_history_and_walk_list(live_
         "where u.email = 'worker@demo.outreach' and visit.received_at > datetime('now', '-5 minutes')")
     assert stored == 3
     assert live_server.scalar("select count(*) from visit_void where reason = 'Tapped the wrong button'") == 1
-
-
-class Thumb:
-    """Counts what a worker's thumb does: taps, and the scrolls needed to bring a control into view."""
-
-    def __init__(self, page):
-        self.page, self.taps, self.scrolls = page, 0, 0
-
-    def tap(self, locator) -> None:
-        locator.wait_for()
-        box, height = locator.bounding_box(), self.page.evaluate("innerHeight")
-        if box is None or box["y"] < 0 or box["y"] + box["height"] > height:
-            self.scrolls += 1
-            locator.scroll_into_view_if_needed()
-        self.taps += 1
-        locator.tap()
 
 
 def test_after_an_outcome_the_card_offers_undo_and_moves_on_to_the_next_door_not_yet_covered(live_server, phone):
