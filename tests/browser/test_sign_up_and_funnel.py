@@ -151,19 +151,31 @@ def test_a_realistic_sign_up_at_360px_is_short_and_then_leads_to_the_next_door(l
     height = page.locator("form.sign-up-form").evaluate("form => form.getBoundingClientRect().height")
     screens = page.evaluate("document.documentElement.scrollHeight / innerHeight")
 
-    # Names, a phone, one barrier, one interest, the two consents everyone gives; then Sign up.
+    # Names, a phone, an age band, one barrier, one interest, the two consents everyone gives; then Sign up.
+    # The worker goes down the form as it is laid out, so the steps are taken in the order they appear.
     thumb = Thumb(page)
-    thumb.fill(page.get_by_label("First name", exact=True), "Robin")
-    thumb.fill(page.get_by_label("Last name", exact=True), "Measuredale")
-    thumb.fill(page.get_by_label("Phone (optional)", exact=True), "07700 900666")
-    thumb.choose(page.get_by_label("Age band", exact=True), "25-34")
-    for box, group in ((page.get_by_label("Confidence", exact=True), "barriers"),
-                       (page.get_by_label("Employment", exact=True), "interests")):
-        if not box.is_visible():  # a collapsed group opens with a tap on its summary
+
+    def tick(box, group):
+        if not box.is_visible():  # a folded group opens with a tap on its summary
             thumb.tap(page.locator(f"details.{group} summary"))
         thumb.tap(box)
-    thumb.tap(page.get_by_role("checkbox", name=re.compile("^Data processing")))
-    thumb.tap(page.get_by_role("checkbox", name=re.compile("^Contact:")))
+
+    def place(locator, group=None):
+        shown = locator if locator.is_visible() else page.locator(f"details.{group} summary")
+        return shown.evaluate("el => el.getBoundingClientRect().top + scrollY")
+
+    steps = [
+        (page.get_by_label("First name", exact=True), None, lambda el: thumb.fill(el, "Robin")),
+        (page.get_by_label("Last name", exact=True), None, lambda el: thumb.fill(el, "Measuredale")),
+        (page.get_by_label("Phone (optional)", exact=True), None, lambda el: thumb.fill(el, "07700 900666")),
+        (page.get_by_label("Age band", exact=True), None, lambda el: thumb.choose(el, "25-34")),
+        (page.get_by_label("Confidence", exact=True), "barriers", lambda el: tick(el, "barriers")),
+        (page.get_by_label("Employment", exact=True), "interests", lambda el: tick(el, "interests")),
+        (page.get_by_role("checkbox", name=re.compile("^Data processing")), None, thumb.tap),
+        (page.get_by_role("checkbox", name=re.compile("^Contact:")), None, thumb.tap),
+    ]
+    for locator, _, act in sorted(steps, key=lambda step: place(step[0], step[1])):
+        act(locator)
     thumb.tap(page.get_by_role("button", name="Sign up"))
     expect(page.get_by_role("status").filter(has_text="Signed up")).to_have_text("Signed up: Robin Measuredale.")
     # The way on, online; (offline, the phone's answer offers the same two, in the offline stories).
