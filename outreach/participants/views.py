@@ -87,7 +87,8 @@ def _chosen(form) -> dict[str, list[str]]:
 
 
 def _form_context(prop, estates, **extra) -> dict:
-    context = {"property": prop, "estates": estates, "errors": {}, "form": {}, "problem": None,
+    context = {"property": prop, "next_door": next_door_to_cover(prop) if prop else None,
+               "estates": estates, "errors": {}, "form": {}, "problem": None,
                "status": status_for_property(prop) if prop else None, **CODE_LISTS}
     context.update(extra)
     context["chosen"] = _chosen(context["form"])

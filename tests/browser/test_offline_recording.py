@@ -80,3 +80,31 @@ def test_an_undo_made_with_no_signal_is_carried_by_the_outbox_and_voids_the_visi
     assert live_server.scalar(f"select count(*) from visit where uuid = '{visit}'") == 1
     assert live_server.scalar("select v.reason from visit_void v join visit on visit.id = v.visit_id "
                               f"where visit.uuid = '{visit}'") == "undone"
+
+
+def test_a_sign_up_saved_on_the_phone_offers_the_next_door_and_the_walk_list(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    wait_for_worker(page)
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    page.wait_for_url(re.compile("/estates/"))
+    walk = page.url.split("#")[0]
+    page.goto(live_server.url + page.get_by_role("link", name=re.compile("Not knocked")).first.get_attribute("href"))
+    page.get_by_role("link", name="Sign up a resident here").click()
+    expect(page.get_by_role("heading", name="Sign up a resident")).to_be_visible()
+
+    signal = Signal("phone_offline", phone, live_server)
+    signal.lose()
+    page.get_by_label("First name", exact=True).fill("Alex")
+    page.get_by_label("Last name", exact=True).fill("Offlineton")
+    page.get_by_role("checkbox", name=re.compile("^Data processing")).check()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_be_visible()
+    expect(page.get_by_role("link", name="Next door")).to_be_visible()
+    page.get_by_role("link", name="Back to the walk list").click()
+    expect(page.get_by_role("heading", name="Bidston Rise", level=1)).to_be_visible()
+    assert page.url.split("#")[0] == walk
+
+    signal.regain(page)
+    expect_badge(page, 0)
+    assert live_server.scalar("select count(*) from participant where last_name = 'Offlineton'") == 1
