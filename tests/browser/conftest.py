@@ -7,6 +7,7 @@ Without Chromium these tests skip with the reason, unless REQUIRE_BROWSER=1 (CI)
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -214,6 +215,15 @@ def sign_in(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def open_a_door_not_knocked(page, server: LiveServer) -> str:
+    """From the home page, open Bidston Rise's first door not knocked on its own page; return the walk list's URL."""
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    page.wait_for_url(re.compile("/estates/"))
+    walk = page.url.split("#")[0]
+    page.goto(server.url + page.get_by_role("link", name=re.compile("Not knocked")).first.get_attribute("href"))
+    return walk
 
 
 class Thumb:

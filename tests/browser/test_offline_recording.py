@@ -4,9 +4,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
-from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_doors_online, outbox, phone_time,
-                                           visits_with, wait_for_worker)
+from tests.browser.conftest import open_a_door_not_knocked, sign_in
+from tests.browser.offline_helpers import (
+    WAYS,
+    Signal,
+    expect_badge,
+    open_doors_online,
+    outbox,
+    phone_time,
+    visits_with,
+    wait_for_worker,
+)
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -86,10 +94,7 @@ def test_a_sign_up_saved_on_the_phone_offers_the_next_door_and_the_walk_list(liv
     page = phone.new_page()
     sign_in(page, live_server, "worker@demo.outreach")
     wait_for_worker(page)
-    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
-    page.wait_for_url(re.compile("/estates/"))
-    walk = page.url.split("#")[0]
-    page.goto(live_server.url + page.get_by_role("link", name=re.compile("Not knocked")).first.get_attribute("href"))
+    walk = open_a_door_not_knocked(page, live_server)
     page.get_by_role("link", name="Sign up a resident here").click()
     expect(page.get_by_role("heading", name="Sign up a resident")).to_be_visible()
 

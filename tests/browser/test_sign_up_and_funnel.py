@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Thumb, sign_in
+from tests.browser.conftest import Thumb, open_a_door_not_knocked, sign_in
 
 
 def signed_up_count(page) -> int:
@@ -142,10 +142,7 @@ def test_a_manager_reads_the_funnel_on_one_honest_scale_with_its_biggest_drop(li
 def test_a_realistic_sign_up_at_360px_is_short_and_then_leads_to_the_next_door(live_server, phone):
     page = phone.new_page()
     sign_in(page, live_server, "worker@demo.outreach")
-    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
-    page.wait_for_url(re.compile("/estates/"))
-    walk = page.url.split("#")[0]
-    page.goto(live_server.url + page.get_by_role("link", name=re.compile("Not knocked")).first.get_attribute("href"))
+    walk = open_a_door_not_knocked(page, live_server)
     page.get_by_role("link", name="Sign up a resident here").click()
     expect(page.get_by_role("heading", name="Sign up a resident")).to_be_visible()
     height = page.locator("form.sign-up-form").evaluate("form => form.getBoundingClientRect().height")
