@@ -93,7 +93,7 @@
     if (row) row.scrollIntoView({block: "start"});
   }
 
-  function showRecorded(recorded) {
+  function showRecorded(recorded, stay) {
     var panel = document.getElementById("recorded"), form = document.getElementById("visit-form");
     if (!panel || !form) return;
     var card = panel.closest(".door-card");
@@ -105,7 +105,7 @@
     card.scrollIntoView({block: "nearest"});
     var undo = panel.querySelector("form.undo");
     stopMovingOn();
-    var busy = !!card.querySelector(".sign-up-link.primary");
+    var busy = stay || !!card.querySelector(".sign-up-link.primary");
     moveOn = setTimeout(function () {
       moveOn = null;
       if (!undo.isConnected) return;
@@ -125,7 +125,8 @@
     if (!elt || elt.id !== "visit-form" || !justRecorded) return;
     var recorded = justRecorded;
     justRecorded = null;
-    if (status === 200 || status === 201 || status === 202) showRecorded(recorded);
+    // With no signal (202) the card does not move on by itself: the next door may not be saved on the phone.
+    if (status === 200 || status === 201 || status === 202) showRecorded(recorded, status === 202);
   });
 
   document.addEventListener("click", function (event) {
