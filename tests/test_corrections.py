@@ -1,6 +1,7 @@
 """A mistaken visit is voided, never edited or deleted: by its author or the team's lead, with a reason."""
 import html
 import re
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -109,3 +110,34 @@ def test_voiding_an_already_voided_visit_still_asks_whether_you_may(client, logi
     assert void(client, world, visit, reason="Trying my luck").status_code == 403
     db.session.expire_all()
     assert db.session.scalars(select(VisitVoid.reason)).all() == ["First reason"]
+
+
+def undo(client, world, visit, headers=None, author=None):
+    """What the door card's Undo posts: the visit's UUID, with the undo's own identity for the outbox."""
+    return client.post(f"/properties/{world['door'].id}/visits", headers=headers or {}, data={
+        "csrf_token": client.csrf, "undo": visit.uuid, "uuid": str(uuid.uuid4()),
+        "recorded_at": utcnow().isoformat(), "author_id": str(author or world["worker"].id), "action": "undo"})
+
+
+def test_undo_voids_the_workers_own_visit_as_undone_and_again_changes_nothing(client, login_as, world):
+    visit = a_visit(world, "no_answer")
+    login_as("worker")
+    response = undo(client, world, visit, headers=HX)
+    assert response.status_code == 200
+    assert "Undone: No answer. It no longer counts anywhere." in text(response)
+    stored = db.session.scalar(select(VisitVoid).where(VisitVoid.visit_id == visit.id))
+    assert stored.reason == "undone" and stored.voided_by_id == world["worker"].id
+    assert status_for_property(world["door"]).state == "not_knocked"
+    # Replayed by the outbox after a lost answer: still one void.
+    assert undo(client, world, visit, headers=HX).status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(VisitVoid)) == 1
+
+
+def test_undo_is_only_for_the_author_and_for_a_visit_the_server_has(client, login_as, world):
+    visit = a_visit(world, "no_answer", by="worker")
+    login_as("lead")  # a lead may void with a reason, but Undo is the author's own
+    refused = undo(client, world, visit, headers=HX, author=world["lead"].id)
+    assert refused.status_code == 403 and "Only the person who recorded" in refused.headers["X-Outreach-Reason"]
+    missing = undo(client, world, Visit(uuid=str(uuid.uuid4())), headers=HX, author=world["lead"].id)  # never arrived
+    assert missing.status_code == 409
+    assert db.session.scalar(select(func.count()).select_from(VisitVoid)) == 0

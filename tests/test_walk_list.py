@@ -212,3 +212,34 @@ def test_every_page_of_an_estate_lives_in_the_module_its_url_names(app):
         expected = SERVED_ELSEWHERE.get(rule.rule, f"outreach.estates.{page}")
         assert module in (expected, f"{expected}.views"), f"{rule.rule} is served by {module}"
         assert rule.endpoint.split(".")[0] == ("estates" if page == "walk" else page) or rule.rule in SERVED_ELSEWHERE
+
+
+def test_next_door_is_the_next_not_yet_covered_in_walking_order_across_blocks(client, login_as, world, estate):
+    worker, earlier = world["worker"], utcnow() - timedelta(days=1)
+    for address in ("3 Ash Walk", "4 Ash Walk", "5 Ash Walk", "6 Ash Walk"):
+        factories.visit(door_at(estate, address), worker, "spoke_not_interested", earlier)
+    db.session.commit()
+    login_as("worker")
+    assert "Next door: 1 Ash Walk" in text(client.get(f"/properties/{door_at(estate, 'Flat 2, Holly Court').id}"))
+    # Covered doors are skipped, and the walk goes on past the end of the street to the next group.
+    assert "Next door: The Lodge" in text(client.get(f"/properties/{door_at(estate, '2 Ash Walk').id}"))
+    last = text(client.get(f"/properties/{door_at(estate, 'The Lodge').id}"))
+    assert "Next door:" not in last and "No doors left to cover: back to the walk list" in last
+
+
+def test_the_walk_list_opens_with_an_index_of_blocks_and_streets_and_what_is_left_in_each(
+        client, login_as, world, estate):
+    factories.visit(door_at(estate, "1 Ash Walk"), world["worker"], "spoke_not_interested", utcnow())
+    db.session.commit()
+    login_as("worker")
+    body = text(client.get(f"/estates/{estate.id}"))
+    start = body.index('aria-label="Blocks and streets"')
+    index = body[start:body.index("</nav>", start)]
+    links = re.findall(r'<a href="#([^"]+)">(.*?) <span>(\d+) to cover</span></a>', index)
+    court = door_at(estate, "Flat 1, Holly Court").block_id
+    ash = door_at(estate, "1 Ash Walk").block_id
+    assert links == [(f"block-{court}", "Holly Court", "2"), (f"block-{ash}", "Ash Walk", "5"),
+                     ("block-none", "Other doors", "1")]
+    for anchor, _, _ in links:
+        assert f'<section class="group" id="{anchor}">' in body
+    assert "5 of 6 not yet covered" in body

@@ -30,6 +30,21 @@ class WalkGroup:
     block: Block | None
     doors: list[Door] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        """The block or street's name, as the list and its index call it."""
+        return self.block.name if self.block else "Other doors"
+
+    @property
+    def anchor(self) -> str:
+        """The id of the group's section, for the index's jump links."""
+        return f"block-{self.block.id if self.block else 'none'}"
+
+    @property
+    def to_cover(self) -> int:
+        """How many of the group's doors shown are not yet covered."""
+        return sum(1 for door in self.doors if door.status.needs_visit)
+
 
 @dataclass
 class Figures:

@@ -32,6 +32,7 @@ from ..models import (
     Participant,
 )
 from ..properties.service import VisitConflict, WrongAuthor
+from ..properties.views import next_door_to_cover
 from ..status import status_for_property
 from ..validation import whole_number
 from . import consent, journey
@@ -89,7 +90,8 @@ def _chosen(form) -> dict[str, list[str]]:
 
 
 def _form_context(prop, estates, **extra) -> dict:
-    context = {"property": prop, "estates": estates, "errors": {}, "form": {}, "problem": None,
+    context = {"property": prop, "next_door": next_door_to_cover(prop) if prop else None,
+               "estates": estates, "errors": {}, "form": {}, "problem": None,
                "status": status_for_property(prop) if prop else None, **CODE_LISTS}
     context.update(extra)
     context["chosen"] = _chosen(context["form"])
@@ -127,7 +129,8 @@ def create():
     message = f"Signed up: {name}." if created else f"Already received: {name}."
     if answers_in_place():
         response = render("participants/signed_up.html", "participants/_signed_up.html", 201 if created else 200,
-                          participant=participant, message=message)
+                          participant=participant, message=message,
+                          next_door=next_door_to_cover(prop) if prop else None)
     else:
         flash(message)
         response = redirect(url_for("participants.show", participant_id=participant.id), code=303)

@@ -7,8 +7,8 @@ from sqlalchemy.orm import joinedload
 from ..access import can_record_visits, get_property_or_404, may_void
 from ..extensions import db
 from ..htmx import answers_in_place, render, with_reason
-from ..models import OUTCOMES, Property, Visit
-from ..status import status_for_property
+from ..models import OUTCOMES, Block, Property, Visit
+from ..status import SaturationRule, status_for_property, statuses_for_properties
 from .service import (
     VisitConflict,
     VisitInvalid,
@@ -29,10 +29,7 @@ def door_context(prop: Property, **extra) -> dict:
         .options(joinedload(Visit.worker), joinedload(Visit.void))
         .order_by(Visit.recorded_at.desc())
     ).all()
-    next_door = db.session.scalar(
-        select(Property).where(Property.estate_id == prop.estate_id, Property.block_id == prop.block_id,
-                               Property.in_list.is_(True), Property.sort_order > prop.sort_order)
-        .order_by(Property.sort_order).limit(1))
+    next_door = next_door_to_cover(prop)
     context = {"property": prop, "status": status_for_property(prop, visits), "visits": visits,
                "next_door": next_door, "can_record": can_record_visits(current_user, prop.estate),
                "errors": {}, "form": {}, "message": None, "problem": None,
@@ -40,6 +37,26 @@ def door_context(prop: Property, **extra) -> dict:
                "voidable": {v.id for v in visits if may_void(current_user, v, prop.estate)}, "void_errors": {}}
     context.update(extra)
     return context
+
+
+# How far ahead to look for a door still to cover: enough for any block, and one bounded query.
+NEXT_DOOR_LOOKAHEAD = 200
+
+
+def next_door_to_cover(prop: Property) -> Property | None:
+    """The next door after this one in walking order (the walk list's order) that is not yet covered."""
+    rows = db.session.execute(
+        select(Property.id, Property.is_void, Property.do_not_knock)
+        .outerjoin(Block, Property.block_id == Block.id)
+        .where(Property.estate_id == prop.estate_id, Property.in_list.is_(True))
+        .order_by(Block.sort_order.asc().nulls_last(), Block.name, Property.sort_order, Property.id)).all()
+    ids = [row.id for row in rows]
+    if prop.id not in ids:
+        return None
+    ahead = rows[ids.index(prop.id) + 1:][:NEXT_DOOR_LOOKAHEAD]
+    statuses = statuses_for_properties(ahead, SaturationRule.for_estate(prop.estate))
+    found = next((row.id for row in ahead if statuses[row.id].needs_visit), None)
+    return db.session.get(Property, found) if found else None
 
 
 @bp.get("/<int:property_id>")
@@ -57,6 +74,8 @@ def record(property_id: int):
     prop = get_property_or_404(current_user, property_id)
     if not can_record_visits(current_user, prop.estate):
         abort(403)
+    if request.form.get("undo"):
+        return _undo(prop, request.form["undo"])
     try:
         data = parse_visit(request.form, current_user)
         visit, created = record_visit(current_user, prop, data)
@@ -94,6 +113,31 @@ def void(property_id: int, visit_id: int):
         return _respond(prop, 422, void_errors={visit.id: invalid.errors["reason"]},
                         void_reason=request.form.get("reason", ""))
     message = f"Visit voided: {OUTCOMES[visit.outcome]}. It no longer counts anywhere."
+    if not answers_in_place():
+        flash(message)
+        return redirect(url_for("properties.door", property_id=prop.id), code=303)
+    return _respond(prop, 200, message=message)
+
+
+UNDO_REASON = "undone"
+
+
+def _undo(prop: Property, visit_uuid: str):
+    """Undo a visit just recorded: a void by its author, reason "undone".
+
+    It is posted to the visits URL and carries its own identity (uuid, recorded_at, author_id), so the
+    outbox keeps and replays it offline like any record, after the visit it undoes.
+    """
+    visit = db.session.scalar(select(Visit).where(Visit.uuid == visit_uuid, Visit.property_id == prop.id))
+    if visit is None:
+        return _problem(prop, 409, "The visit to undo has not reached the server. Nothing was changed.")
+    if visit.worker_id != current_user.id:
+        return _problem(prop, 403, "Only the person who recorded a visit can undo it.")
+    try:
+        void_visit(current_user, visit, prop.estate, UNDO_REASON)
+    except VoidRefused:
+        return _problem(prop, 403, "This visit can no longer be undone here.")
+    message = f"Undone: {OUTCOMES[visit.outcome]}. It no longer counts anywhere."
     if not answers_in_place():
         flash(message)
         return redirect(url_for("properties.door", property_id=prop.id), code=303)

@@ -2,6 +2,9 @@
 (function () {
   "use strict";
 
+  // The outcome being recorded at this door: what the card's Undo will take back.
+  var justRecorded = null;
+
   // Every write carries its own identity, made at the moment of submitting (a cached page is
   // submitted many times, so a UUID baked into the HTML would repeat): a UUID, the phone's time
   // and the author. Capture phase, so this runs before htmx reads the form.
@@ -11,9 +14,12 @@
     if (!(form instanceof HTMLFormElement) || !form.elements.namedItem("uuid")) return;
     // "12 Ash Walk: No answer": how the outbox names this record to the worker.
     var button = event.submitter;
-    form.dataset.description = OutreachContract.describe(form.dataset.describe,
-                                                         button && button.name ? button.textContent.trim() : "");
+    var label = button && button.name ? (button.dataset.label || button.textContent.trim()) : "";
+    form.dataset.description = OutreachContract.describe(form.dataset.describe, label);
     form.elements.namedItem("uuid").value = crypto.randomUUID();
+    if (form.id === "visit-form" && button && button.name === "outcome") {
+      justRecorded = {uuid: form.elements.namedItem("uuid").value, label: label};
+    }
     var at = form.elements.namedItem("recorded_at");
     if (at) at.value = new Date().toISOString();
     var author = form.elements.namedItem("author_id");
@@ -64,5 +70,119 @@
     if (form && form.dataset.description) {
       event.detail.headers["X-Outreach-Describe"] = encodeURIComponent(form.dataset.description);
     }
+  });
+  // ---- moving on from a door ---------------------------------------------------------------------
+  // Once an outcome is recorded (the server's answer, or the phone's "saved" answer with no signal),
+  // the outcome buttons hide so a second tap cannot make a second visit, an Undo stays for a short
+  // time, and then the card moves on to the next door not yet covered, unless the worker is busy
+  // with this one (touched the card, or the resident is interested and may sign up).
+  var UNDO_SECONDS = 10;
+  var moveOn = null;
+
+  function stopMovingOn() {
+    clearTimeout(moveOn);
+    moveOn = null;
+  }
+
+  function goToNextDoor(card) {
+    var next = card.querySelector(".recorded .next-door");
+    if (!next) return;
+    // In the walk list the next door opens inline under its row; on a door's page, its own page.
+    var row = document.querySelector('.doors a.door[href="' + next.getAttribute("href") + '"]');
+    (row || next).click();
+    if (row) row.scrollIntoView({block: "start"});
+  }
+
+  function showRecorded(recorded, stay) {
+    var panel = document.getElementById("recorded"), form = document.getElementById("visit-form");
+    if (!panel || !form) return;
+    var card = panel.closest(".door-card");
+    panel.querySelector("input[name=undo]").value = recorded.uuid;
+    panel.hidden = false;
+    form.hidden = true;
+    var next = panel.querySelector(".next-door");
+    if (next) next.focus({preventScroll: true});
+    card.scrollIntoView({block: "nearest"});
+    var undo = panel.querySelector("form.undo");
+    stopMovingOn();
+    var busy = stay || !!card.querySelector(".sign-up-link.primary");
+    moveOn = setTimeout(function () {
+      moveOn = null;
+      if (!undo.isConnected) return;
+      undo.hidden = true;
+      if (!busy && card.isConnected) goToNextDoor(card);
+    }, UNDO_SECONDS * 1000);
+    ["pointerdown", "keydown"].forEach(function (type) {
+      card.addEventListener(type, function (event) {
+        if (!event.target.closest(".next-door")) busy = true;
+      });
+    });
+  }
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    // The form was swapped out with its card: htmx then tells an ancestor, so ask which element asked.
+    var config = event.detail.requestConfig, elt = config && config.elt, status = event.detail.xhr.status;
+    if (!elt || elt.id !== "visit-form" || !justRecorded) return;
+    var recorded = justRecorded;
+    justRecorded = null;
+    // With no signal (202) the card does not move on by itself: the next door may not be saved on the phone.
+    if (status === 200 || status === 201 || status === 202) showRecorded(recorded, status === 202);
+  });
+
+  document.addEventListener("click", function (event) {
+    var another = event.target.closest && event.target.closest(".recorded .another");
+    if (another) {
+      stopMovingOn();
+      var form = document.getElementById("visit-form");
+      if (form) form.hidden = false;
+      another.hidden = true;
+      return;
+    }
+    // "Do not knock" stops every visit to a door: the first tap asks, the second records.
+    var button = event.target.closest && event.target.closest("#visit-form button.o-do_not_knock");
+    if (button && !button.classList.contains("confirming")) {
+      event.preventDefault();
+      button.dataset.label = button.textContent.trim();
+      button.classList.add("confirming");
+      button.textContent = "Tap again to confirm: " + button.dataset.label;
+      button.setAttribute("aria-describedby", "dnk-confirm");
+      var note = document.createElement("p");
+      note.id = "dnk-confirm";
+      note.className = "warning";
+      note.setAttribute("role", "alert");
+      note.textContent = "Do not knock means nobody will call here again. Tap again to confirm.";
+      button.parentNode.after(note);
+    }
+  });
+  // ---- the sign-up form ----------------------------------------------------------------------------
+  // A folded group of ticks says how many are chosen, so nothing ticked hides behind its summary.
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox") return;
+    var count = document.querySelector('[data-count-of="' + box.name + '"]');
+    if (!count) return;
+    count.textContent = box.form.querySelectorAll('input[name="' + box.name + '"]:checked').length + " chosen";
+  });
+
+  // The error summary takes focus when it appears; each of its links moves focus to its field.
+  function focusErrorSummary() {
+    var summary = document.querySelector(".error-summary");
+    if (summary) summary.focus();
+  }
+  document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  document.addEventListener("htmx:afterSettle", focusErrorSummary);
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest(".error-summary a[data-field]");
+    if (!link) return;
+    var message = document.getElementById(link.dataset.field + "-error");
+    var field = document.getElementById(link.dataset.field) ||
+      (message && message.closest("fieldset") && message.closest("fieldset").querySelector("input, select, textarea"));
+    if (!field) return;
+    event.preventDefault();
+    var folded = field.closest("details");
+    if (folded) folded.open = true;
+    var label = document.querySelector('label[for="' + field.id + '"]') || (message || field);
+    label.scrollIntoView({block: "start"});
+    field.focus({preventScroll: true});
   });
 })();

@@ -409,12 +409,25 @@ function savedAnswer(record, request) {
     } else if (fragment) {
       body = MARKERS.door + ' class="door-card">' + note + "</section>";
     } else {
+      note += waysOn(record.body);
       var from = text.indexOf(MARKERS.offlineMessage), to = text.indexOf(MARKERS.offlineMessageEnd);
       body = from >= 0 && to > from ? text.slice(0, from) + note + text.slice(to + MARKERS.offlineMessageEnd.length)
         : text;
     }
     return new Response(body, {status: 202, headers: html});
   });
+}
+
+// A form that names the way on (a sign-up at a door: the next door, the walk list) gets it offline too.
+function waysOn(body) {
+  var fields = new URLSearchParams(body), links = "";
+  [["then_next", "Next door"], ["then_walk", "Back to the walk list"]].forEach(function (way) {
+    var url = fields.get(way[0]);
+    if (url && /^\/[^\/\\]/.test(url)) {
+      links += '<p><a class="button" href="' + contract.escapeHtml(url) + '">' + way[1] + "</a></p>";
+    }
+  });
+  return links;
 }
 
 // ---- replay ----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ Without Chromium these tests skip with the reason, unless REQUIRE_BROWSER=1 (CI)
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -216,3 +217,41 @@ def sign_in(page, server: LiveServer, email: str, password: str = DEMO_PASSWORD)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def open_a_door_not_knocked(page, server: LiveServer) -> str:
+    """From the home page, open Bidston Rise's first door not knocked on its own page; return the walk list's URL."""
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    page.wait_for_url(re.compile("/estates/"))
+    walk = page.url.split("#")[0]
+    page.goto(server.url + page.get_by_role("link", name=re.compile("Not knocked")).first.get_attribute("href"))
+    return walk
+
+
+class Thumb:
+    """Counts what a worker's thumb does: taps, and the scrolls needed to bring a control into view."""
+
+    def __init__(self, page):
+        self.page, self.taps, self.scrolls = page, 0, 0
+
+    def tap(self, locator) -> None:
+        """Tap a control, scrolling to it first if it is out of view."""
+        locator.wait_for()
+        box, height = locator.bounding_box(), self.page.evaluate("innerHeight")
+        if box is None or box["y"] < 0 or box["y"] + box["height"] > height:
+            self.scrolls += 1
+            locator.scroll_into_view_if_needed()
+        self.taps += 1
+        locator.tap()
+
+    def fill(self, locator, value: str) -> None:
+        """Tap a field and type into it (typing is not a tap)."""
+        self.tap(locator)
+        locator.fill(value)
+
+    def choose(self, locator, value: str) -> None:
+        """Tap a select, then tap the option."""
+        self.tap(locator)
+        self.taps += 1
+        locator.select_option(value)
+

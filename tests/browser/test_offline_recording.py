@@ -4,8 +4,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
-from tests.browser.offline_helpers import WAYS, Signal, expect_badge, outbox, phone_time, visits_with, wait_for_worker
+from tests.browser.conftest import open_a_door_not_knocked, sign_in
+from tests.browser.offline_helpers import (
+    WAYS,
+    Signal,
+    expect_badge,
+    open_doors_online,
+    outbox,
+    phone_time,
+    visits_with,
+    wait_for_worker,
+)
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -33,6 +42,10 @@ def test_ten_doors_recorded_offline_all_reach_the_server_once_with_their_phone_t
         for outcome in ("No answer", "Card left"):
             page.get_by_role("button", name=outcome, exact=True).click()
             expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text(outcome)
+            # The card moves on: its outcome buttons hide, so a second visit takes a deliberate tap.
+            expect(page.get_by_role("button", name=outcome, exact=True)).to_be_hidden()
+            expect(page.get_by_role("button", name="Undo")).to_be_visible()
+            page.get_by_role("button", name="Record another outcome").click()
         history = page.get_by_role("region", name="Visit history")
         expect(history.locator("li.pending")).to_have_count(2)
         assert address
@@ -52,3 +65,51 @@ def test_ten_doors_recorded_offline_all_reach_the_server_once_with_their_phone_t
     for record in records:
         assert abs((stored[record["uuid"]] - phone_time(record["recordedAt"])).total_seconds()) < 0.01
     assert live_server.scalar("select count(*) from visit") == before + 10
+
+
+def test_an_undo_made_with_no_signal_is_carried_by_the_outbox_and_voids_the_visit_once(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    wait_for_worker(page)
+    href = open_doors_online(page, live_server, 1)[0]
+    signal = Signal("phone_offline", phone, live_server)
+    signal.lose()
+    page.goto(live_server.url + href)
+    page.get_by_role("button", name="No answer", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text("No answer")
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text("Undo")
+    records = outbox(page)
+    assert [r["description"].split(": ")[-1] for r in records] == ["No answer", "Undo"]
+
+    signal.regain(page)
+    expect_badge(page, 0)
+    visit = records[0]["uuid"]
+    assert live_server.scalar(f"select count(*) from visit where uuid = '{visit}'") == 1
+    assert live_server.scalar("select v.reason from visit_void v join visit on visit.id = v.visit_id "
+                              f"where visit.uuid = '{visit}'") == "undone"
+
+
+def test_a_sign_up_saved_on_the_phone_offers_the_next_door_and_the_walk_list(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    wait_for_worker(page)
+    walk = open_a_door_not_knocked(page, live_server)
+    page.get_by_role("link", name="Sign up a resident here").click()
+    expect(page.get_by_role("heading", name="Sign up a resident")).to_be_visible()
+
+    signal = Signal("phone_offline", phone, live_server)
+    signal.lose()
+    page.get_by_label("First name", exact=True).fill("Alex")
+    page.get_by_label("Last name", exact=True).fill("Offlineton")
+    page.get_by_role("checkbox", name=re.compile("^Data processing")).check()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_be_visible()
+    expect(page.get_by_role("link", name="Next door")).to_be_visible()
+    page.get_by_role("link", name="Back to the walk list").click()
+    expect(page.get_by_role("heading", name="Bidston Rise", level=1)).to_be_visible()
+    assert page.url.split("#")[0] == walk
+
+    signal.regain(page)
+    expect_badge(page, 0)
+    assert live_server.scalar("select count(*) from participant where last_name = 'Offlineton'") == 1

@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import Thumb, open_a_door_not_knocked, sign_in
 
 
 def signed_up_count(page) -> int:
@@ -53,15 +53,23 @@ def test_a_door_sign_up_reaches_the_participant_page_and_the_managers_funnel(liv
     page.get_by_label("Last name", exact=True).fill("Testwood")
     page.get_by_label("Phone (optional)", exact=True).fill("07700 900555")
     page.get_by_label("Age band", exact=True).select_option("35-49")
+    # The long tick lists are folded, each saying how many are chosen.
+    page.get_by_text("What makes work hard (barriers)").first.click()
     page.get_by_label("Confidence", exact=True).check()
     page.get_by_role("checkbox", name=re.compile("^Health")).check()
+    expect(page.locator("summary").filter(has_text="What makes work hard")).to_contain_text("2 chosen")
+    page.get_by_text("Interested in").first.click()
     page.get_by_label("Employment", exact=True).check()
     page.get_by_role("checkbox", name=re.compile("^Data processing")).check()
     page.get_by_role("checkbox", name=re.compile("^Contact:")).check()
     page.get_by_role("button", name="Sign up").click()
 
-    # A health barrier without special-category consent: refused next to the field, nothing saved.
-    expect(page.get_by_text(re.compile("special-category data: it can be saved only"))).to_be_visible()
+    # A health barrier without special-category consent: refused, nothing saved. The error summary takes
+    # focus and its link takes the worker to the field (the GOV.UK pattern).
+    summary = page.get_by_role("alert").filter(has_text="Nothing was saved")
+    expect(summary).to_be_focused()
+    summary.get_by_role("link", name=re.compile("special-category data: it can be saved only")).click()
+    expect(page.locator(":focus")).to_have_attribute("type", "checkbox")
     assert live_server.scalar("select count(*) from participant where last_name = 'Testwood'") == 0
     page.get_by_role("checkbox", name=re.compile("^Special-category data")).check()
     page.get_by_role("button", name="Sign up").click()
@@ -129,3 +137,47 @@ def test_a_manager_reads_the_funnel_on_one_honest_scale_with_its_biggest_drop(li
     page.get_by_role("link", name="All time").click()
     expect(page.get_by_role("link", name="All time")).to_have_attribute("aria-current", "true")
     expect(page.locator("#funnel-period")).to_contain_text("All time: every record up to")
+
+
+def test_a_realistic_sign_up_at_360px_is_short_and_then_leads_to_the_next_door(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    walk = open_a_door_not_knocked(page, live_server)
+    page.get_by_role("link", name="Sign up a resident here").click()
+    expect(page.get_by_role("heading", name="Sign up a resident")).to_be_visible()
+    height = page.locator("form.sign-up-form").evaluate("form => form.getBoundingClientRect().height")
+    screens = page.evaluate("document.documentElement.scrollHeight / innerHeight")
+
+    # Names, a phone, an age band, one barrier, one interest, the two consents everyone gives; then Sign up.
+    # The worker goes down the form as it is laid out, so the steps are taken in the order they appear.
+    thumb = Thumb(page)
+
+    def tick(box, group):
+        if not box.is_visible():  # a folded group opens with a tap on its summary
+            thumb.tap(page.locator(f"details.{group} summary"))
+        thumb.tap(box)
+
+    def place(locator, group=None):
+        shown = locator if locator.is_visible() else page.locator(f"details.{group} summary")
+        return shown.evaluate("el => el.getBoundingClientRect().top + scrollY")
+
+    steps = [
+        (page.get_by_label("First name", exact=True), None, lambda el: thumb.fill(el, "Robin")),
+        (page.get_by_label("Last name", exact=True), None, lambda el: thumb.fill(el, "Measuredale")),
+        (page.get_by_label("Phone (optional)", exact=True), None, lambda el: thumb.fill(el, "07700 900666")),
+        (page.get_by_label("Age band", exact=True), None, lambda el: thumb.choose(el, "25-34")),
+        (page.get_by_label("Confidence", exact=True), "barriers", lambda el: tick(el, "barriers")),
+        (page.get_by_label("Employment", exact=True), "interests", lambda el: tick(el, "interests")),
+        (page.get_by_role("checkbox", name=re.compile("^Data processing")), None, thumb.tap),
+        (page.get_by_role("checkbox", name=re.compile("^Contact:")), None, thumb.tap),
+    ]
+    for locator, _, act in sorted(steps, key=lambda step: place(step[0], step[1])):
+        act(locator)
+    thumb.tap(page.get_by_role("button", name="Sign up"))
+    expect(page.get_by_role("status").filter(has_text="Signed up")).to_have_text("Signed up: Robin Measuredale.")
+    # The way on, online; (offline, the phone's answer offers the same two, in the offline stories).
+    expect(page.get_by_role("link", name=re.compile("^Next door: "))).to_be_visible()
+    page.get_by_role("link", name="Back to the walk list").click()
+    expect(page).to_have_url(walk)
+    print(f"\nSign-up form at 360x740: {height:.0f} px tall ({screens:.1f} screens); a realistic sign-up: "
+          f"{thumb.taps} taps + {thumb.scrolls} scrolls")

@@ -3,7 +3,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import Thumb, sign_in
 
 
 def test_a_worker_records_two_doors_and_sees_them_in_history_and_walk_list(live_server, phone):
@@ -63,3 +63,58 @@ def test_a_worker_records_two_doors_and_sees_them_in_history_and_walk_list(live_
         "where u.email = 'worker@demo.outreach' and visit.received_at > datetime('now', '-5 minutes')")
     assert stored == 3
     assert live_server.scalar("select count(*) from visit_void where reason = 'Tapped the wrong button'") == 1
+
+
+def test_after_an_outcome_the_card_offers_undo_and_moves_on_to_the_next_door_not_yet_covered(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    # On a door's own page: tap the outcome, then the next door, three doors running.
+    page.goto(live_server.url + page.get_by_role("link", name=re.compile("Not knocked")).first.get_attribute("href"))
+    thumb, doors = Thumb(page), []
+    for _ in range(3):
+        address = page.get_by_role("heading", level=1).inner_text()
+        doors.append(address)
+        thumb.tap(page.get_by_role("button", name="No answer", exact=True))
+        expect(page.get_by_role("status").filter(has_text="Recorded")).to_have_text("Recorded: No answer.")
+        # Nothing left to tap twice by mistake, and the way on is at the top of the card.
+        expect(page.get_by_role("button", name="No answer", exact=True)).to_be_hidden()
+        expect(page.get_by_role("button", name="Undo")).to_be_visible()
+        thumb.tap(page.locator(".recorded").get_by_role("link", name=re.compile("^Next door: ")))
+        expect(page.get_by_role("heading", level=1)).not_to_have_text(address)
+    print(f"\nTaps and scrolls per door at 360x740: {thumb.taps / 3:.1f} taps + {thumb.scrolls / 3:.1f} scrolls "
+          "(was 2 taps + 1 scroll)")
+    assert (thumb.taps, thumb.scrolls) == (6, 0)
+    assert len(set(doors)) == 3
+
+    # Undo: a void by its author, reason "undone"; the door is back as it was.
+    undone = page.get_by_role("heading", level=1).inner_text()
+    page.get_by_role("button", name="Card left").click()
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("status").filter(has_text="Undone")).to_contain_text("Undone: Card left.")
+    expect(page.get_by_role("region", name="Visit history").get_by_role("listitem").first).to_contain_text(
+        "Voided: undone")
+    expect(page.get_by_text("Not knocked", exact=True)).to_be_visible()
+
+    # "Do not knock" asks first: the first tap records nothing.
+    page.get_by_role("button", name="Do not knock").click()
+    expect(page.get_by_role("alert").filter(has_text="Tap again to confirm")).to_be_visible()
+    assert live_server.scalar("select count(*) from visit where outcome = 'do_not_knock' "
+                              "and received_at > datetime('now', '-5 minutes')") == 0
+    page.get_by_role("button", name=re.compile("Tap again to confirm: Do not knock")).click()
+    expect(page.get_by_role("status").filter(has_text="Recorded")).to_have_text("Recorded: Do not knock.")
+    page.get_by_role("button", name="Undo").click()  # the demo's door stays knockable for other stories
+    expect(page.get_by_role("status").filter(has_text="Undone")).to_be_visible()
+    assert live_server.scalar("select count(*) from visit_void join visit on visit.id = visit_void.visit_id "
+                              f"join property p on p.id = visit.property_id where p.address_line1 = '{undone}' "
+                              "and visit_void.reason = 'undone'") == 2
+
+    # In the walk list, once the Undo has had its time, the next door not yet covered opens by itself.
+    page.get_by_role("link", name=re.compile("walk list")).click()
+    row = page.get_by_role("link", name=re.compile("Not knocked")).first
+    address = row.locator(".addr").inner_text()
+    row.click()
+    page.get_by_role("region", name=address).get_by_role("button", name="No answer", exact=True).click()
+    expect(page.get_by_role("region", name=address)).to_be_hidden(timeout=20_000)
+    expect(page.locator(".door-panel #door")).to_have_count(1)
+    assert page.locator(".door-panel #door h1").inner_text() != address
