@@ -77,6 +77,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin
     from .auth.views import bp as auth
+    from .callbacks.views import bp as callbacks
     from .estates.assignments import bp as assignments
     from .estates.coverage.views import bp as coverage
     from .estates.revisits import bp as revisits
@@ -89,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, pwa):
+                      funnel, reports, admin, pwa, callbacks):
         app.register_blueprint(blueprint)
 
 
