@@ -2,6 +2,7 @@
 and is listed, with its time, on the homes of the worker who made it, the assigned worker and the lead."""
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import select
@@ -126,3 +127,19 @@ def test_an_assigned_worker_gets_the_call_backs_on_their_blocks(client, world, l
     login_as("worker")
     listed = client.get("/").get_data(as_text=True).split("Call-backs due")[1].split("</section>")[0]
     assert "4 Ash Walk" in listed and "promised by Will Worker" in listed
+
+
+def test_closing_a_call_back_moves_the_map_data_version_and_covers_the_door_on_the_map(world):
+    from outreach.estates.coverage.filters import Filters
+    from outreach.estates.coverage.map_data import coverage_json, data_version
+    from outreach.callbacks.service import close_call_back
+    made = promise(world)
+    before = data_version(world["estate"], Filters())
+
+    def first_door_flags():  # the map's doors are in id order: the first is the promised one
+        return json.loads(coverage_json(world["estate"], Filters())[1])["doors"][0][6]
+
+    assert first_door_flags() & 1 == 0  # not covered
+    close_call_back(world["lead"], made, "Resident moved away")
+    assert data_version(world["estate"], Filters()) != before
+    assert first_door_flags() & 1 == 1
