@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from ..clock import local_today
 from ..estates.service import blocks_of, team_workers
 from ..extensions import db
-from ..models import Assignment, Block, Estate, User, audit
+from ..models import SATURATION_SLOTS, Assignment, Block, Estate, User, audit
 from ..validation import Invalid, parse_day
 
 LONGEST_DAYS = 366
@@ -56,6 +56,7 @@ class AssignmentInput:
     block: Block | None
     starts_on: date
     ends_on: date | None
+    time_slot: str | None = None  # "evenings this week": a slot to work it in, or any time
 
 
 def parse_assignment(form, estate: Estate) -> AssignmentInput:
@@ -71,6 +72,9 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
         block = next((b for b in blocks_of(estate) if str(b.id) == place), None)
         if block is None:
             errors["block"] = "Choose a block/street of this estate, or the whole estate."
+    slot = (form.get("time_slot") or "").strip() or None
+    if slot is not None and slot not in SATURATION_SLOTS:
+        errors["time_slot"] = "Choose a time of day from the list, or any time."
     starts_on = ends_on = None
     text = (form.get("starts_on") or "").strip()
     try:
@@ -92,18 +96,18 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
         errors["starts_on"] = "An open-ended assignment can't start more than a week ago."
     if errors:
         raise AssignmentInvalid(errors)
-    return AssignmentInput(worker, block, starts_on, ends_on)
+    return AssignmentInput(worker, block, starts_on, ends_on, slot)
 
 
 def assign(lead: User, estate: Estate, data: AssignmentInput) -> Assignment:
     """Store the assignment and note who made it."""
     assignment = Assignment(worker_id=data.worker.id, estate_id=estate.id,
                             block_id=data.block.id if data.block else None, starts_on=data.starts_on,
-                            ends_on=data.ends_on, assigned_by_id=lead.id)
+                            ends_on=data.ends_on, time_slot=data.time_slot, assigned_by_id=lead.id)
     db.session.add(assignment)
     db.session.flush()
     audit(lead, "assignment.create", assignment, worker=data.worker.id, block=assignment.block_id,
-          starts_on=data.starts_on, ends_on=data.ends_on)
+          starts_on=data.starts_on, ends_on=data.ends_on, time_slot=data.time_slot)
     db.session.commit()
     return assignment
 
