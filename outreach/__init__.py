@@ -130,7 +130,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .access import SEES_LEAD_PAGES, SEES_REVISITS
+    from .access import RECORDS_VISITS, SEES_LEAD_PAGES, SEES_REVISITS
     from .clock import org_timezone
     from .models import OUTCOMES, TIME_SLOTS
 
@@ -149,7 +149,9 @@ def register_template_helpers(app: Flask) -> None:
         return {"OUTCOMES": OUTCOMES, "TIME_SLOTS": TIME_SLOTS, "org_name": app.config["ORG_NAME"],
                 "user": current_user, "uuid4": lambda: str(uuid.uuid4()),
                 # Who sees which page of an estate: the estate's menu asks the rules the pages apply.
-                "SEES_REVISITS": SEES_REVISITS, "SEES_LEAD_PAGES": SEES_LEAD_PAGES}
+                "SEES_REVISITS": SEES_REVISITS, "SEES_LEAD_PAGES": SEES_LEAD_PAGES,
+                # Who records visits: the outbox badge is theirs alone; the office roles get the full width.
+                "RECORDS_VISITS": RECORDS_VISITS}
 
 
 def register_commands(app: Flask) -> None:
