@@ -15,8 +15,7 @@ from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, cast, exists, extract, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import BigInteger, Integer, cast, extract, func, select
 
 from .clock import org_timezone
 from .extensions import db
@@ -293,42 +292,74 @@ def visit_facts_for_estate(estate: Estate) -> dict[int, list[VisitFact]]:
         select(Property.id).where(Property.estate_id == estate.id).scalar_subquery()))
 
 
-def open_call_backs(where=None) -> dict[int, tuple[int, datetime]]:
-    """Open call-backs by door: {door id: (visit id, due at)}, optionally of doors matching `where`.
+def call_back_visits(where=None) -> dict[int, tuple[int, datetime]]:
+    """Counted visits that made a call-back not closed since: {visit id: (door id, due at)}.
 
-    A call-back is open while the visit that made it counts (not voided), is the door's last counted
-    visit (a later one keeps it) and has no CallBackClose. Few visits carry one: read by their index.
+    Few visits carry one, read by their own index; whether a later visit kept it is for the caller,
+    which knows each door's last visit.
     """
-    later = aliased(Visit)
-    later_void = aliased(VisitVoid)
-    stmt = (select(Visit.property_id, Visit.id, Visit.call_back_at)
+    stmt = (select(Visit.id, Visit.property_id, Visit.call_back_at)
             .outerjoin(VisitVoid, VisitVoid.visit_id == Visit.id)
             .outerjoin(CallBackClose, CallBackClose.visit_id == Visit.id)
-            .where(Visit.call_back_at.is_not(None), VisitVoid.id.is_(None), CallBackClose.id.is_(None),
-                   ~exists().where(later.property_id == Visit.property_id, later.recorded_at > Visit.recorded_at,
-                                   ~exists().where(later_void.visit_id == later.id))))
+            .where(Visit.call_back_at.is_not(None), VisitVoid.id.is_(None), CallBackClose.id.is_(None)))
     if where is not None:
         stmt = stmt.where(where)
-    return {pid: (vid, at) for pid, vid, at in db.session.execute(stmt)}
+    return {vid: (pid, at) for vid, pid, at in db.session.execute(stmt)}
+
+
+def _of_doors(doors):
+    """SQL condition on Visit: of these doors (ids or a subquery), to go with call_back_visits.
+
+    The "+ 0" keeps the door index out of it, so the few call-backs are read by their own index
+    instead of every visit of every door (SQLite would take the door index, knowing no better).
+    """
+    return (Visit.property_id + 0).in_(doors)
+
+
+def _kept_or_open(candidates, facts) -> dict[int, tuple[int, datetime]]:
+    """The open ones among call-back visits: each its door's last counted visit ({door id: (visit id, due)})."""
+    found = {}
+    for vid, (pid, at) in candidates.items():
+        door = facts.get(pid)
+        if door and door[-1][5] == vid:
+            found[pid] = (vid, at)
+    return found
+
+
+def open_call_backs(where=None) -> dict[int, tuple[int, datetime]]:
+    """Open call-backs by door: {door id: (visit id, due at)}, optionally of visits matching `where`.
+
+    A call-back is open while the visit that made it counts (not voided), is the door's last counted
+    visit (a later one keeps it) and has no CallBackClose.
+    """
+    candidates = call_back_visits(where)
+    if not candidates:
+        return {}
+    doors = {pid for pid, _ in candidates.values()}
+    return _kept_or_open(candidates, _visit_facts(Visit.property_id.in_(doors)))
 
 
 def statuses_for_properties(properties, rule: SaturationRule, facts=None, call_backs=None) -> dict[int, DoorStatus]:
-    """Statuses of many doors of one estate (objects or rows with id, is_void, do_not_knock)."""
+    """Statuses of many doors of one estate (objects or rows with id, is_void, do_not_knock).
+
+    `call_backs`: call_back_visits of these doors, if already read (an open one keeps its door uncovered).
+    """
     if facts is None or call_backs is None:
         ids = [p.id for p in properties]
         if facts is None:
             facts = _visit_facts(Visit.property_id.in_(ids)) if ids else {}
         if call_backs is None:
-            call_backs = open_call_backs(Visit.property_id.in_(ids)) if ids else {}
+            call_backs = call_back_visits(_of_doors(ids)) if ids else {}
+    open_ = _kept_or_open(call_backs, facts) if call_backs else None
     tz = org_timezone()
     empty = ()
     with bulk_allocation():
-        if not call_backs:
+        if not open_:
             return {p.id: derive_status(facts.get(p.id, empty), rule, is_void=p.is_void,
                                         do_not_knock=p.do_not_knock, tz=tz, ordered=True)
                     for p in properties}
         return {p.id: derive_status(facts.get(p.id, empty), rule, is_void=p.is_void, do_not_knock=p.do_not_knock,
-                                    tz=tz, ordered=True, call_back_at=_due(call_backs.get(p.id)))
+                                    tz=tz, ordered=True, call_back_at=_due(open_.get(p.id)))
                 for p in properties}
 
 
@@ -350,8 +381,8 @@ def statuses_for_estate(estate: Estate, facts: dict[int, list[VisitFact]] | None
         ).all()
     if facts is None:
         facts = visit_facts_for_estate(estate)
-    call_backs = open_call_backs(Visit.property_id.in_(
-        select(Property.id).where(Property.estate_id == estate.id).scalar_subquery()))
+    call_backs = call_back_visits(_of_doors(select(Property.id).where(Property.estate_id == estate.id)
+                                            .scalar_subquery()))
     return statuses_for_properties(properties, SaturationRule.for_estate(estate), facts, call_backs)
 
 

@@ -67,7 +67,7 @@ def call_backs_due(user: User, day=None) -> list[CallBackDue]:
     and the ones on the blocks and estates assigned to them.
     """
     start, end = _day_bounds(day or local_today())
-    where = Visit.property_id.in_(select(Property.id).join(Estate, Property.estate_id == Estate.id)
+    where = (Visit.property_id + 0).in_(select(Property.id).join(Estate, Property.estate_id == Estate.id)
                                   .where(estate_scope(user)).scalar_subquery()) & (Visit.call_back_at < end)
     if sees_only_own_call_backs(user):
         assigned = _assigned_doors(user)
