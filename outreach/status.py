@@ -22,10 +22,10 @@ from .extensions import db
 from .models import (
     ANSWERED,
     CONVERSATION,
-    CallBackClose,
     INTERESTED,
     KNOCKED,
     SATURATION_SLOTS,
+    CallBackClose,
     Estate,
     Property,
     Visit,

@@ -11,7 +11,7 @@ from outreach.extensions import db
 from outreach.models import Assignment, AuditLog, CallBackClose, VisitVoid
 from outreach.status import open_call_backs, status_for_property, statuses_for_estate
 from tests import factories
-from tests.factories import LONDON, doors_of, utc
+from tests.factories import LONDON, doors_of
 
 
 def today_at(hour: int, minute: int = 0, days: int = 0) -> datetime:
@@ -130,9 +130,10 @@ def test_an_assigned_worker_gets_the_call_backs_on_their_blocks(client, world, l
 
 
 def test_closing_a_call_back_moves_the_map_data_version_and_covers_the_door_on_the_map(world):
+    from outreach.callbacks.service import close_call_back
     from outreach.estates.coverage.filters import Filters
     from outreach.estates.coverage.map_data import coverage_json, data_version
-    from outreach.callbacks.service import close_call_back
+
     made = promise(world)
     before = data_version(world["estate"], Filters())
 

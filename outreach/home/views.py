@@ -18,7 +18,7 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @login_required
 def index():
-    """Worker: call-backs due, today's assignments, the team's estates; lead: also the day's work; manager, admin: all."""
+    """Worker: call-backs due, assignments, the team's estates; lead: also the day's work; manager, admin: all."""
     estates = visible_estates(current_user)
     statuses = {estate.id: statuses_for_estate(estate) for estate in estates}
     rows = [(estate, figures(statuses[estate.id].values())) for estate in estates]
