@@ -79,6 +79,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin
     from .auth.views import bp as auth
+    from .callbacks.views import bp as callbacks
     from .estates.assignments import bp as assignments
     from .estates.coverage.views import bp as coverage
     from .estates.revisits import bp as revisits
@@ -91,7 +92,7 @@ def register_blueprints(app: Flask) -> None:
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, pwa):
+                      funnel, reports, admin, pwa, callbacks):
         app.register_blueprint(blueprint)
 
 
@@ -131,7 +132,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .access import SEES_LEAD_PAGES, SEES_REVISITS
+    from .access import RECORDS_VISITS, SEES_LEAD_PAGES, SEES_REVISITS
     from .clock import org_timezone
     from .models import OUTCOMES, TIME_SLOTS
 
@@ -150,7 +151,9 @@ def register_template_helpers(app: Flask) -> None:
         return {"OUTCOMES": OUTCOMES, "TIME_SLOTS": TIME_SLOTS, "org_name": app.config["ORG_NAME"],
                 "user": current_user, "uuid4": lambda: str(uuid.uuid4()),
                 # Who sees which page of an estate: the estate's menu asks the rules the pages apply.
-                "SEES_REVISITS": SEES_REVISITS, "SEES_LEAD_PAGES": SEES_LEAD_PAGES}
+                "SEES_REVISITS": SEES_REVISITS, "SEES_LEAD_PAGES": SEES_LEAD_PAGES,
+                # Who records visits: the outbox badge is theirs alone; the office roles get the full width.
+                "RECORDS_VISITS": RECORDS_VISITS}
 
 
 def register_commands(app: Flask) -> None:

@@ -95,6 +95,21 @@ def can_lead(user, estate: Estate) -> bool:
     return user.role == "lead" and user.team_id is not None and estate.team_id == user.team_id
 
 
+def leads_a_team(user) -> bool:
+    """A team's lead: whose home plans the team's day."""
+    return user.role == "lead" and user.team_id is not None
+
+
+def sees_call_backs(user) -> bool:
+    """Who is shown call-backs due: those who keep them and those who see the revisit lists."""
+    return user.role in SEES_REVISITS
+
+
+def sees_only_own_call_backs(user) -> bool:
+    """A worker is shown the call-backs they made and those on their assignments; a lead, the team's."""
+    return user.role == "worker"
+
+
 def may_correct(user, visit: Visit, estate: Estate) -> bool:
     """Its author, or the lead of the team whose estate it is (whether or not it is voided yet)."""
     return visit.worker_id == user.id or can_lead(user, estate)

@@ -316,6 +316,7 @@ class Visit(db.Model):
     property: Mapped[Property] = relationship()
     worker: Mapped[User] = relationship()
     void: Mapped["VisitVoid | None"] = relationship(back_populates="visit", uselist=False)
+    call_back_close: Mapped["CallBackClose | None"] = relationship(back_populates="visit", uselist=False)
 
     __table_args__ = (
         Index("ix_visit_property_time", "property_id", "recorded_at"),
@@ -329,6 +330,8 @@ class Visit(db.Model):
         # Covers the funnel's weekly trend: each week is a range read from the index alone (with the id,
         # so the few voided visits can be taken off without reading the table).
         Index("ix_visit_trend", "recorded_at", "outcome", "property_id", "worker_id", "id"),
+        # Call-backs are a few visits among many: the open ones are found from this index alone.
+        Index("ix_visit_call_back", "call_back_at", "property_id", "recorded_at"),
     )
 
 
@@ -345,6 +348,23 @@ class VisitVoid(db.Model):
     voided_by: Mapped[User] = relationship()
 
 
+class CallBackClose(db.Model):
+    """A call-back given up without a visit: a dated record of who closed it and why.
+
+    A call-back is open from the visit that made it until a later visit at that door (kept) or one of
+    these (closed). A record of its own, not a void: the visit and what it said stay counted.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), unique=True)
+    closed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text)
+
+    visit: Mapped[Visit] = relationship(back_populates="call_back_close")
+    closed_by: Mapped[User] = relationship()
+
+
 class Assignment(db.Model):
     """A block/street (or a whole estate when block_id is empty) given to a worker for a period."""
 
@@ -354,6 +374,8 @@ class Assignment(db.Model):
     block_id: Mapped[int | None] = mapped_column(ForeignKey("block.id"))
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # The time of day to work it ("evenings this week"): a TIME_SLOTS key, or empty for any time.
+    time_slot: Mapped[str | None] = mapped_column(String(16))
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -499,7 +521,7 @@ AUDIT_ACTIONS = frozenset({
     "estate.create", "estate.update", "block.create", "block.update", "properties.import",
     "saturation_rule.change",
     "assignment.create", "assignment.withdraw", "assignment.end",
-    "visit.void",
+    "visit.void", "call_back.close",
     "sign_in.end", "sign_in.end_all",
     "consent.withdraw",
     "participants.export",

@@ -25,6 +25,7 @@ from .models import (
     INTERESTED,
     KNOCKED,
     SATURATION_SLOTS,
+    CallBackClose,
     Estate,
     Property,
     Visit,
@@ -94,6 +95,9 @@ class DoorStatus:
     counted_at: datetime | int | None = None
     gap_days: int = 0
     tz: ZoneInfo | None = None
+    # An open call-back (made at the door's last visit, not closed): when it is due (UTC). The door is
+    # not covered until it is kept (a later visit) or closed with a reason.
+    call_back_at: datetime | None = None
 
     @property
     def last_visit_at(self) -> datetime | None:
@@ -135,8 +139,11 @@ def _second(v):
 
 
 def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=False,
-                  do_not_knock=False, tz: ZoneInfo | None = None, ordered: bool = False) -> DoorStatus:
+                  do_not_knock=False, tz: ZoneInfo | None = None, ordered: bool = False,
+                  call_back_at: datetime | None = None) -> DoorStatus:
     """Derive a door's status from its non-voided visits (VisitFact or Visit objects, any order).
+
+    `call_back_at`: the door's open call-back (see open_call_backs), which keeps it from being covered.
 
     `ordered`: the visits are already VisitFact-shaped tuples, oldest first (the bulk query's), so
     neither converted nor sorted again; a tuple may carry more fields after the four it needs.
@@ -194,7 +201,10 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
     closed = state == "do_not_knock" or state == "void"
     covered = answered or (attempts >= rule.attempts and len(slots) >= rule.slots)
     to_try, counted_at = (), None
-    if not covered and not closed:
+    if call_back_at is not None and not closed:
+        # A promise to a resident: the door is owed a visit at that time, whatever else was said.
+        covered = False
+    elif not covered and not closed:
         # Once enough different slots were tried, any slot will do for the knocks still owed.
         if len(slots) < rule.slots:
             to_try = tuple(slot for slot in SATURATION_SLOTS if slot not in slots)
@@ -202,7 +212,7 @@ def derive_status(visits, rule: SaturationRule = SaturationRule(), *, is_void=Fa
     # One constructor call with every field (in the order DoorStatus declares them): 10,000 doors a call.
     return DoorStatus(state, last_outcome, len(visits), knocks, attempts, frozenset(slots), answered,
                       not outcomes.isdisjoint(CONVERSATION), covered, closed, to_try, double_knock,
-                      visits[-1][1], counted_at, rule.gap_days, tz)
+                      visits[-1][1], counted_at, rule.gap_days, tz, call_back_at)
 
 
 def live_visits():
@@ -282,17 +292,79 @@ def visit_facts_for_estate(estate: Estate) -> dict[int, list[VisitFact]]:
         select(Property.id).where(Property.estate_id == estate.id).scalar_subquery()))
 
 
-def statuses_for_properties(properties, rule: SaturationRule, facts=None) -> dict[int, DoorStatus]:
-    """Statuses of many doors of one estate (objects or rows with id, is_void, do_not_knock)."""
-    if facts is None:
+def call_back_visits(where=None) -> dict[int, tuple[int, datetime]]:
+    """Counted visits that made a call-back not closed since: {visit id: (door id, due at)}.
+
+    Few visits carry one, read by their own index; whether a later visit kept it is for the caller,
+    which knows each door's last visit.
+    """
+    stmt = (select(Visit.id, Visit.property_id, Visit.call_back_at)
+            .outerjoin(VisitVoid, VisitVoid.visit_id == Visit.id)
+            .outerjoin(CallBackClose, CallBackClose.visit_id == Visit.id)
+            .where(Visit.call_back_at.is_not(None), VisitVoid.id.is_(None), CallBackClose.id.is_(None)))
+    if where is not None:
+        stmt = stmt.where(where)
+    return {vid: (pid, at) for vid, pid, at in db.session.execute(stmt)}
+
+
+def _of_doors(doors):
+    """SQL condition on Visit: of these doors (ids or a subquery), to go with call_back_visits.
+
+    The "+ 0" keeps the door index out of it, so the few call-backs are read by their own index
+    instead of every visit of every door (SQLite would take the door index, knowing no better).
+    """
+    return (Visit.property_id + 0).in_(doors)
+
+
+def _kept_or_open(candidates, facts) -> dict[int, tuple[int, datetime]]:
+    """The open ones among call-back visits: each its door's last counted visit ({door id: (visit id, due)})."""
+    found = {}
+    for vid, (pid, at) in candidates.items():
+        door = facts.get(pid)
+        if door and door[-1][5] == vid:
+            found[pid] = (vid, at)
+    return found
+
+
+def open_call_backs(where=None) -> dict[int, tuple[int, datetime]]:
+    """Open call-backs by door: {door id: (visit id, due at)}, optionally of visits matching `where`.
+
+    A call-back is open while the visit that made it counts (not voided), is the door's last counted
+    visit (a later one keeps it) and has no CallBackClose.
+    """
+    candidates = call_back_visits(where)
+    if not candidates:
+        return {}
+    doors = {pid for pid, _ in candidates.values()}
+    return _kept_or_open(candidates, _visit_facts(Visit.property_id.in_(doors)))
+
+
+def statuses_for_properties(properties, rule: SaturationRule, facts=None, call_backs=None) -> dict[int, DoorStatus]:
+    """Statuses of many doors of one estate (objects or rows with id, is_void, do_not_knock).
+
+    `call_backs`: call_back_visits of these doors, if already read (an open one keeps its door uncovered).
+    """
+    if facts is None or call_backs is None:
         ids = [p.id for p in properties]
-        facts = _visit_facts(Visit.property_id.in_(ids)) if ids else {}
+        if facts is None:
+            facts = _visit_facts(Visit.property_id.in_(ids)) if ids else {}
+        if call_backs is None:
+            call_backs = call_back_visits(_of_doors(ids)) if ids else {}
+    open_ = _kept_or_open(call_backs, facts) if call_backs else None
     tz = org_timezone()
     empty = ()
     with bulk_allocation():
+        if not open_:
+            return {p.id: derive_status(facts.get(p.id, empty), rule, is_void=p.is_void,
+                                        do_not_knock=p.do_not_knock, tz=tz, ordered=True)
+                    for p in properties}
         return {p.id: derive_status(facts.get(p.id, empty), rule, is_void=p.is_void, do_not_knock=p.do_not_knock,
-                                    tz=tz, ordered=True)
+                                    tz=tz, ordered=True, call_back_at=_due(open_.get(p.id)))
                 for p in properties}
+
+
+def _due(call_back):
+    return call_back[1] if call_back else None
 
 
 def statuses_for_estate(estate: Estate, facts: dict[int, list[VisitFact]] | None = None,
@@ -309,13 +381,18 @@ def statuses_for_estate(estate: Estate, facts: dict[int, list[VisitFact]] | None
         ).all()
     if facts is None:
         facts = visit_facts_for_estate(estate)
-    return statuses_for_properties(properties, SaturationRule.for_estate(estate), facts)
+    call_backs = call_back_visits(_of_doors(select(Property.id).where(Property.estate_id == estate.id)
+                                            .scalar_subquery()))
+    return statuses_for_properties(properties, SaturationRule.for_estate(estate), facts, call_backs)
 
 
 def status_for_property(prop: Property, visits=None) -> DoorStatus:
     """The status of one door; pass its visits (voided ones are left out here) if already loaded."""
     if visits is None:
         return statuses_for_properties([prop], SaturationRule.for_estate(prop.estate))[prop.id]
-    live = [VisitFact(v.outcome, v.recorded_at, v.time_slot) for v in visits if v.void is None]
-    return derive_status(live, SaturationRule.for_estate(prop.estate), is_void=prop.is_void,
-                         do_not_knock=prop.do_not_knock, tz=org_timezone())
+    live = sorted((v for v in visits if v.void is None), key=lambda v: v.recorded_at)
+    last = live[-1] if live else None
+    call_back_at = last.call_back_at if last is not None and last.call_back_close is None else None
+    return derive_status([VisitFact(v.outcome, v.recorded_at, v.time_slot) for v in live],
+                         SaturationRule.for_estate(prop.estate), is_void=prop.is_void,
+                         do_not_knock=prop.do_not_knock, tz=org_timezone(), call_back_at=call_back_at)

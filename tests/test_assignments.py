@@ -67,6 +67,7 @@ def test_a_whole_estate_can_be_assigned_as_an_htmx_fragment(world, as_user, db):
     ({"starts_on": "2026-03-10", "ends_on": "2026-03-09"}, "ends_on", "The last day can't be before the first day."),
     ({"starts_on": "2026-03-10", "ends_on": "2027-06-01"}, "ends_on",
      "An assignment lasts a year at most: choose an earlier last day."),
+    ({"time_slot": "midnight"}, "time_slot", "Choose a time of day from the list, or any time."),
 ])
 def test_a_wrong_assignment_is_explained_next_to_the_field_and_nothing_is_saved(world, as_user, db, change,
                                                                                 field, message):
@@ -83,10 +84,29 @@ def test_a_wrong_assignment_is_explained_next_to_the_field_and_nothing_is_saved(
     response = lead.post(f"/estates/{estate.id}/assignments", headers=HX, data=form)
     html = response.get_data(as_text=True).replace("&#39;", "'")
     assert response.status_code == 422
-    ids = {"worker": "a-worker", "block": "a-block", "starts_on": "a-starts", "ends_on": "a-ends"}
+    ids = {"worker": "a-worker", "block": "a-block", "starts_on": "a-starts", "ends_on": "a-ends",
+           "time_slot": "a-slot"}
     assert f'id="{ids[field]}-error">{message}</p>' in html
     assert f'aria-describedby="{ids[field]}-error"' in html
     assert count(db) == 0
+
+
+def test_an_assignment_can_carry_a_time_of_day_and_the_leads_home_shows_who_is_where(world, as_user, db):
+    lead = as_user("lead")
+    estate, street = world["estate"], world["estate"].blocks[0]
+    response = lead.post(f"/estates/{estate.id}/assignments", data={
+        "worker": world["worker"].id, "block": street.id, "time_slot": "weekday_evening",
+        "ends_on": (today() + timedelta(days=6)).isoformat(), "csrf_token": lead.csrf})
+    assert response.status_code == 303
+    assert db.session.scalars(select(Assignment)).one().time_slot == "weekday_evening"
+    assert "Wendy Worker · Weekday evening" in lead.get(f"/estates/{estate.id}/assignments").get_data(as_text=True)
+    assert "Bidston Rise · Weekday evening · until" in as_user("worker").get("/").get_data(as_text=True)
+
+    home = lead.get("/").get_data(as_text=True)
+    table = home[home.index("<caption>Assigned today</caption>"):home.index("</table>")]
+    # Wendy on Ash Walk in the evenings: its six doors, none covered yet.
+    assert "<td>Wendy Worker</td><td>Ash Walk</td>" in table
+    assert "<td>Weekday evening</td><td>6</td><td>6</td>" in table
 
 
 def test_ending_an_assignment(world, as_user, db):

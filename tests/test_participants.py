@@ -170,6 +170,8 @@ def test_two_workers_signing_the_same_resident_up_are_flagged_never_merged(app, 
     login_as("lead")
     listing = client.get("/participants/").get_data(as_text=True)
     assert "Possible duplicates to check" in listing
+    # The lead's day names them too.
+    assert "1 possible duplicate sign-up to check" in client.get("/").get_data(as_text=True)
     page = client.get(f"/participants/{second.id}").get_data(as_text=True)
     assert "Possibly the same person" in page
 

@@ -9,7 +9,7 @@ from sqlalchemy import and_, or_, select
 from ..clock import local_today
 from ..estates.service import blocks_of, team_workers
 from ..extensions import db
-from ..models import Assignment, Block, Estate, User, audit
+from ..models import SATURATION_SLOTS, Assignment, Block, Estate, User, audit
 from ..validation import Fields, Invalid
 
 LONGEST_DAYS = 366
@@ -56,6 +56,7 @@ class AssignmentInput:
     block: Block | None
     starts_on: date
     ends_on: date | None
+    time_slot: str | None = None  # "evenings this week": a slot to work it in, or any time
 
 
 def parse_assignment(form, estate: Estate) -> AssignmentInput:
@@ -70,6 +71,7 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
         block = fields.one_of("block", blocks_of(estate), "Choose a block/street of this estate, or the whole estate.")
     starts_on = fields.day("starts_on", "the first day") if fields.raw("starts_on") else local_today()
     ends_on = fields.day("ends_on", "the last day")
+    slot = fields.choice("time_slot", SATURATION_SLOTS, "Choose a time of day from the list, or any time.")
     if starts_on and ends_on:
         if ends_on < starts_on:
             errors["ends_on"] = "The last day can't be before the first day."
@@ -78,18 +80,18 @@ def parse_assignment(form, estate: Estate) -> AssignmentInput:
     if starts_on and ends_on is None and "ends_on" not in errors and starts_on < local_today() - timedelta(days=7):
         errors["starts_on"] = "An open-ended assignment can't start more than a week ago."
     fields.check()
-    return AssignmentInput(worker, block, starts_on, ends_on)
+    return AssignmentInput(worker, block, starts_on, ends_on, slot)
 
 
 def assign(lead: User, estate: Estate, data: AssignmentInput) -> Assignment:
     """Store the assignment and note who made it."""
     assignment = Assignment(worker_id=data.worker.id, estate_id=estate.id,
                             block_id=data.block.id if data.block else None, starts_on=data.starts_on,
-                            ends_on=data.ends_on, assigned_by_id=lead.id)
+                            ends_on=data.ends_on, time_slot=data.time_slot, assigned_by_id=lead.id)
     db.session.add(assignment)
     db.session.flush()
     audit(lead, "assignment.create", assignment, worker=data.worker.id, block=assignment.block_id,
-          starts_on=data.starts_on, ends_on=data.ends_on)
+          starts_on=data.starts_on, ends_on=data.ends_on, time_slot=data.time_slot)
     db.session.commit()
     return assignment
 

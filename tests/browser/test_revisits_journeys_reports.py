@@ -1,5 +1,7 @@
 """Stories past the doorstep, in Chromium: the revisit list, a journey moving on, a funder's download."""
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -11,19 +13,81 @@ LAPTOP = {"width": 1280, "height": 800}
 def test_a_worker_walks_the_revisit_list_of_doors_not_yet_covered(live_server, phone):
     page = phone.new_page()
     sign_in(page, live_server, "worker@demo.outreach")
-    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    estates = page.get_by_role("region", name="Your team’s estates")
+    estates.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
     expect(page.get_by_role("heading", name="Bidston Rise", level=1)).to_be_visible()
     to_cover = int(re.search(r"(\d+) not yet covered", page.get_by_text("not yet covered").first.inner_text()).group(1))
 
     page.get_by_role("link", name="Revisits").click()
     expect(page.get_by_role("heading", name="Revisits: Bidston Rise", level=1)).to_be_visible()
-    rows = page.get_by_role("region", name="Walk list").get_by_role("link", name=re.compile(r"Try "))
+    # Every door still owed a visit: those to try, and those with a call-back promised.
+    rows = page.get_by_role("region", name="Walk list").get_by_role("link", name=re.compile(r"Try |Call back due"))
     expect(rows.first).to_be_visible()
     assert rows.count() == to_cover
     # It is a walk list: a door opens from it, ready for the next knock.
     address = rows.first.locator(".addr").inner_text()
     rows.first.click()
     expect(page.get_by_role("region", name=address).get_by_role("button", name="No answer", exact=True)).to_be_visible()
+
+
+def test_a_worker_promises_a_call_back_and_finds_it_on_their_home_until_closed(live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    estates = page.get_by_role("region", name="Your team’s estates")
+    estates.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    page.get_by_role("link", name="Revisits").click()
+    revisits = page.url
+    door = page.get_by_role("region", name="Walk list").get_by_role("link", name=re.compile(r"Try ")).first
+    address = door.locator(".addr").inner_text()
+    href = door.get_attribute("href")
+    page.goto(live_server.url + href)
+    # The resident asks to be called on in half an hour (today, in the organisation's time).
+    due = (datetime.now(ZoneInfo("Europe/London")) + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    page.get_by_text("Add a note, call-back time or adults").click()
+    page.get_by_label("Preferred call-back time").fill(due.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Call back", exact=True).click()
+    expect(page.locator(".history")).to_contain_text("Call back:")
+
+    page.goto(live_server.url + "/")
+    call_backs = page.get_by_role("region", name="Call-backs due")
+    card = call_backs.get_by_role("listitem").filter(has_text=address)
+    expect(card).to_contain_text(f"Call back {due.strftime('%a %-d %b, %H:%M')}")
+    # The door is back on the revisit list, with the time it is owed.
+    page.goto(revisits)
+    expect(page.get_by_role("region", name="Walk list").locator(f'a[href="{href}"]')).to_contain_text(
+        f"Call back due {due.strftime('%a %-d %b, %H:%M')}")
+
+    # The resident phones to say not to come: closed with a reason, it leaves the list.
+    page.goto(live_server.url + "/")
+    card.get_by_text("Close without a visit").click()
+    card.get_by_label("Why is this call-back closed?").fill("Resident phoned: not needed")
+    card.get_by_role("button", name="Close call-back").click()
+    expect(page.get_by_role("status").filter(has_text=f"Call-back closed: {address}.")).to_be_visible()
+    expect(page.get_by_role("region", name="Call-backs due").get_by_role("listitem").filter(has_text=address)
+           ).to_have_count(0)
+    assert live_server.scalar("select reason from call_back_close") == "Resident phoned: not needed"
+
+
+def test_a_leads_home_at_a_laptop_says_what_needs_doing_today(live_server, new_phone):
+    laptop = new_phone(viewport=LAPTOP, is_mobile=False, has_touch=False).new_page()
+    sign_in(laptop, live_server, "lead@demo.outreach")
+    expect(laptop.get_by_role("heading", name="Today", level=1)).to_be_visible()
+    expect(laptop.get_by_role("heading", name="Call-backs due", level=2)).to_be_visible()
+    expect(laptop.get_by_role("heading", name=re.compile(r"^Now: "), level=2)).to_be_visible()
+    day = laptop.get_by_role("region", name=re.compile(r"^Now: "))
+    expect(day.get_by_role("listitem").filter(has_text="Bidston Rise")).to_contain_text(
+        re.compile(r"doors? to try this|Outside hours"))
+    # The page uses the laptop's width, and the role in the header is whole.
+    assert laptop.locator("main").bounding_box()["width"] > 1000
+    who = laptop.locator(".who")
+    expect(who).to_contain_text("(lead)")
+    assert who.evaluate("el => el.scrollWidth <= el.clientWidth")
+    # A manager records nothing: no "to send" badge.
+    manager = new_phone(viewport=LAPTOP, is_mobile=False, has_touch=False).new_page()
+    sign_in(manager, live_server, "manager@demo.outreach")
+    expect(manager.locator(".who")).to_contain_text("(manager)")
+    assert manager.locator(".who").evaluate("el => el.scrollWidth <= el.clientWidth")
+    expect(manager.locator("#outbox-link")).to_have_count(0)
 
 
 def test_a_lead_adds_a_support_session_and_a_job_start_to_a_journey(live_server, phone):

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from ...assignments.service import assigned_workers, assignments_on
 from ...clock import local_today
 from ...extensions import db
-from ...models import Assignment, Block, Estate, Property, Visit, VisitVoid
+from ...models import Assignment, Block, CallBackClose, Estate, Property, Visit, VisitVoid
 from ...status import (
     STATES,
     SaturationRule,
@@ -55,13 +55,15 @@ def data_version(estate: Estate, filters: Filters) -> str:
 
     Visits and voids are append-only, so their count and highest id change with every new one, even
     when ids commit out of order; a door's change moves its updated_at. Voids are rare corrections,
-    counted organisation-wide (cheaper, and a void elsewhere only costs one rebuild).
+    counted organisation-wide (cheaper, and a void elsewhere only costs one rebuild); call-back closes too.
     """
     in_estate = select(Property.id).where(Property.estate_id == estate.id).scalar_subquery()
     visits = select(func.count(Visit.id), func.max(Visit.id)).where(Visit.property_id.in_(in_estate))
     voids = select(func.count(VisitVoid.id), func.max(VisitVoid.id))
+    # A closed call-back uncovers nothing but covers its door again: counted like voids, organisation-wide.
+    closes = select(func.count(CallBackClose.id), func.max(CallBackClose.id))
     props = select(func.count(Property.id), func.max(Property.updated_at)).where(Property.estate_id == estate.id)
-    counts = [tuple(db.session.execute(q).one()) for q in (visits, voids, props)]
+    counts = [tuple(db.session.execute(q).one()) for q in (visits, voids, closes, props)]
     blocks = db.session.execute(select(Block.id, Block.name, Block.sort_order, Block.outline)
                                 .where(Block.estate_id == estate.id).order_by(Block.id)).all()
     assignments = db.session.execute(
