@@ -80,6 +80,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("auth.login", "GET"): PUBLIC,
     ("auth.login", "POST"): Rule(public=True, also_ok=frozenset({401})),
     ("auth.logout", "POST"): Rule(),
+    ("callbacks.close", "POST"): Rule(TEAM_WORKERS, "team"),
     ("coverage.block_grid", "GET"): Rule(LEAD_PAGES, "team"),
     ("coverage.coverage", "GET"): Rule(LEAD_PAGES, "team"),
     ("coverage.data", "GET"): Rule(LEAD_PAGES, "team"),
@@ -148,7 +149,9 @@ def seed(w) -> dict:
                                                  ("theirs", w["other_estate"], w["other_door"], w["other_worker"],
                                                   w["other_lead"])):
         participant = resident(worker, door, RESIDENTS[team])
-        visit = factories.visit(door, worker, "no_answer", factories.utc(2026, 11, 20, 11, 0))
+        # A call-back: the visit routes (void, close the call-back) all have something to act on.
+        visit = factories.visit(door, worker, "call_back", factories.utc(2026, 11, 20, 11, 0),
+                                call_back_at=factories.utc(2026, 11, 21, 18, 30))
         block = db.session.scalar(select(Block).where(Block.estate_id == estate.id))
         assignment = Assignment(worker_id=worker.id, estate_id=estate.id, block_id=block.id,
                                 starts_on=date(2026, 11, 1))

@@ -1,5 +1,4 @@
 """Shared phones, two phones at once, and a new app version: no record lost, none sent twice or by the wrong login."""
-import re
 
 import pytest
 from playwright.sync_api import expect
