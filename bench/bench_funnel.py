@@ -23,6 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zoneinfo import ZoneInfo  # noqa: E402
+
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
@@ -32,7 +34,6 @@ from outreach.extensions import db  # noqa: E402
 from outreach.funnel.service import FunnelFilters, funnel  # noqa: E402
 from outreach.models import OUTCOMES, SOURCES, Estate  # noqa: E402
 from tests import factories  # noqa: E402
-from zoneinfo import ZoneInfo  # noqa: E402
 
 ESTATES, WORKERS, DAYS = 40, 30, 730
 OUTCOME_WEIGHTS = {"no_answer": 45, "card_left": 12, "no_access": 4, "spoke_not_interested": 18,

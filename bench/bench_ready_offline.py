@@ -22,8 +22,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import (CHROMIUM, DEMO_PASSWORD, LAUNCH_ARGS, LiveServer, _browser_missing,  # noqa: E402
-                                    _flask, server_env)
+from tests.browser.conftest import (  # noqa: E402
+    CHROMIUM,
+    DEMO_PASSWORD,
+    LAUNCH_ARGS,
+    LiveServer,
+    _browser_missing,
+    _flask,
+    server_env,
+)
 
 ESTATE = "Wellhouse"
 WORKER = "worker@demo.outreach"

@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def unauthorized():
         from flask import redirect, url_for
+
         from .htmx import is_api_request
         # A script (htmx, the offline outbox) following a redirect to the login page would see a
         # 200 and think its record was delivered: it gets a plain 401 instead.
@@ -85,8 +86,8 @@ def register_blueprints(app: Flask) -> None:
     from .estates.revisits import bp as revisits
     from .estates.saturation import bp as saturation
     from .estates.walk import bp as estates
-    from .home.views import bp as home
     from .funnel.views import bp as funnel
+    from .home.views import bp as home
     from .participants.views import bp as participants
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa

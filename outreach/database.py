@@ -2,12 +2,11 @@
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 
 def configure_engine(engine: Engine) -> None:

@@ -17,9 +17,24 @@ from flask import current_app
 
 from .clock import time_slot
 from .extensions import db
-from .models import (AGE_BANDS, ANSWERED, SATURATION_SLOTS, Assignment, Block, ConsentRecord, Estate,
-                     Organisation, Participant, Property, Referral, StageEvent, SupportSession, Team, User,
-                     Visit)
+from .models import (
+    AGE_BANDS,
+    ANSWERED,
+    SATURATION_SLOTS,
+    Assignment,
+    Block,
+    ConsentRecord,
+    Estate,
+    Organisation,
+    Participant,
+    Property,
+    Referral,
+    StageEvent,
+    SupportSession,
+    Team,
+    User,
+    Visit,
+)
 from .participants.journey import SESSION_TOPICS
 from .participants.signup import WORDING_VERSION
 

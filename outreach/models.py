@@ -166,8 +166,8 @@ class Team(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
-    estates: Mapped[list["Estate"]] = relationship(back_populates="team")
-    members: Mapped[list["User"]] = relationship(back_populates="team")
+    estates: Mapped[list[Estate]] = relationship(back_populates="team")
+    members: Mapped[list[User]] = relationship(back_populates="team")
 
     __table_args__ = (UniqueConstraint("organisation_id", "name"),)
 
@@ -238,7 +238,7 @@ class Estate(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     team: Mapped[Team | None] = relationship(back_populates="estates")
-    blocks: Mapped[list["Block"]] = relationship(back_populates="estate", order_by="Block.sort_order")
+    blocks: Mapped[list[Block]] = relationship(back_populates="estate", order_by="Block.sort_order")
 
 
 class Block(db.Model):
@@ -315,8 +315,8 @@ class Visit(db.Model):
 
     property: Mapped[Property] = relationship()
     worker: Mapped[User] = relationship()
-    void: Mapped["VisitVoid | None"] = relationship(back_populates="visit", uselist=False)
-    call_back_close: Mapped["CallBackClose | None"] = relationship(back_populates="visit", uselist=False)
+    void: Mapped[VisitVoid | None] = relationship(back_populates="visit", uselist=False)
+    call_back_close: Mapped[CallBackClose | None] = relationship(back_populates="visit", uselist=False)
 
     __table_args__ = (
         Index("ix_visit_property_time", "property_id", "recorded_at"),
@@ -414,9 +414,9 @@ class Participant(db.Model):
     estate: Mapped[Estate | None] = relationship()
     property: Mapped[Property | None] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
-    consents: Mapped[list["ConsentRecord"]] = relationship(back_populates="participant",
+    consents: Mapped[list[ConsentRecord]] = relationship(back_populates="participant",
                                                            order_by="ConsentRecord.recorded_at")
-    stage_events: Mapped[list["StageEvent"]] = relationship(back_populates="participant",
+    stage_events: Mapped[list[StageEvent]] = relationship(back_populates="participant",
                                                             order_by="StageEvent.occurred_on")
 
     __table_args__ = (Index("ix_participant_signed_up", "signed_up_at"),)

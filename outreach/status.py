@@ -42,7 +42,7 @@ class SaturationRule:
     gap_days: int = 2
 
     @classmethod
-    def for_estate(cls, estate: Estate) -> "SaturationRule":
+    def for_estate(cls, estate: Estate) -> SaturationRule:
         return cls(estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days)
 
 

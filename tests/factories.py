@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
@@ -11,7 +12,6 @@ from werkzeug.security import generate_password_hash
 from outreach.clock import time_slot
 from outreach.extensions import db
 from outreach.models import Block, Estate, Organisation, Property, Team, User, Visit
-from zoneinfo import ZoneInfo
 
 PASSWORD = "correct horse battery staple"
 _hash_cache: dict[str, str] = {}

@@ -8,9 +8,9 @@ The routes come from `app.url_map`: a new GET route fails here until it is cover
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
 
 import pytest
 from flask import template_rendered, url_for

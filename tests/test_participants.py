@@ -339,7 +339,8 @@ def test_a_search_by_name_is_posted_so_the_name_stays_out_of_access_logs(app, cl
     assert 'method="post"' in form[:600] and 'name="csrf_token"' in form[:1200], "the search form posts"
     found = client.post("/participants/", data={"csrf_token": client.csrf, "q": "okafor"}).get_data(as_text=True)
     assert "Sam Okafor" in found and "Dee Jones" not in found
-    fragment = client.post("/participants/", data={"csrf_token": client.csrf, "q": "okafor"}, headers={"HX-Request": "true"})
+    fragment = client.post("/participants/", data={"csrf_token": client.csrf, "q": "okafor"},
+                           headers={"HX-Request": "true"})
     assert "Sam Okafor" in fragment.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
     # A name in the address (an old bookmark, a shared link) is not searched: the list is shown whole.
     listed = client.get("/participants/?q=okafor").get_data(as_text=True)

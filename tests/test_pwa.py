@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 
 from outreach.extensions import db
-from outreach.pwa import service
 from outreach.models import Assignment, Block, Property
+from outreach.pwa import service
 
 
 def test_the_service_worker_is_served_from_the_root_never_cached_by_the_browser(client):

@@ -90,8 +90,8 @@ def test_workers_and_leads_cannot_download_reports(client, world, login_as):
 
 
 def test_the_participant_list_leaves_out_contact_details_after_consent_is_withdrawn(app, client, world, login_as):
-    from tests.test_participants import signed_up
     from outreach.models import ConsentRecord
+    from tests.test_participants import signed_up
     login_as("worker")
     pid = signed_up(client, world, email="dee@example.org")
     contact = app.extensions["sqlalchemy"].session.scalar(
@@ -180,9 +180,9 @@ def test_a_column_and_its_total_are_suppressed_by_one_rule_so_no_small_number_ca
 
 
 def test_the_funder_summary_adds_up_to_the_funnel_of_the_same_period(db, demo_manager):
+    from outreach.clock import local_today
     from outreach.funnel.service import FunnelFilters, default_period, funnel
     from outreach.reports.service import funder_summary
-    from outreach.clock import local_today
     start, end = default_period(local_today())
     period = FunnelFilters(date_from=start, date_to=end)
     summary = funder_summary(period)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from outreach.clock import time_slot
 from outreach.models import SATURATION_SLOTS, TIME_SLOTS, AuditLog, Block, Property
 from tests import factories
-from tests.factories import doors_of, LONDON, utc
+from tests.factories import LONDON, doors_of, utc
 
 HX = {"HX-Request": "true"}
 
@@ -131,11 +131,16 @@ def test_lead_changes_the_saturation_rule_and_coverage_follows(client, world, lo
 
 @pytest.mark.parametrize("form, field, message", [
     ({"attempts": "", "slots": "3", "gap_days": "2"}, "attempts", "Knocks needed: enter a number from 1 to 10."),
-    ({"attempts": "11", "slots": "3", "gap_days": "2"}, "attempts", "Knocks needed must be a whole number from 1 to 10."),
-    ({"attempts": "3", "slots": "4", "gap_days": "2"}, "slots", "Different time slots must be a whole number from 1 to 3."),
-    ({"attempts": "2", "slots": "3", "gap_days": "2"}, "slots", "Different time slots must not be more than the knocks needed."),
-    ({"attempts": "3", "slots": "3", "gap_days": "-1"}, "gap_days", "Days between knocks must be a whole number from 0 to 14."),
-    ({"attempts": "3", "slots": "3", "gap_days": "two"}, "gap_days", "Days between knocks must be a whole number from 0 to 14."),
+    ({"attempts": "11", "slots": "3", "gap_days": "2"}, "attempts",
+     "Knocks needed must be a whole number from 1 to 10."),
+    ({"attempts": "3", "slots": "4", "gap_days": "2"}, "slots",
+     "Different time slots must be a whole number from 1 to 3."),
+    ({"attempts": "2", "slots": "3", "gap_days": "2"}, "slots",
+     "Different time slots must not be more than the knocks needed."),
+    ({"attempts": "3", "slots": "3", "gap_days": "-1"}, "gap_days",
+     "Days between knocks must be a whole number from 0 to 14."),
+    ({"attempts": "3", "slots": "3", "gap_days": "two"}, "gap_days",
+     "Days between knocks must be a whole number from 0 to 14."),
 ])
 def test_a_wrong_rule_is_explained_and_nothing_is_saved(client, world, login_as, form, field, message):
     login_as("lead")

@@ -10,8 +10,8 @@ from flask import template_rendered
 from sqlalchemy import func, select
 
 from outreach.auth import sign_ins
-from outreach.extensions import db
 from outreach.clock import utcnow
+from outreach.extensions import db
 from outreach.models import AuditLog, SignIn, Visit
 from tests import factories
 from tests.conftest import csrf_from, sign_in

@@ -9,7 +9,6 @@ these columns in one index the database reads the index alone, in door and time 
 """
 from alembic import op
 
-
 revision = '0004_coverage'
 down_revision = '0001_whole_domain'
 branch_labels = None

@@ -5,9 +5,8 @@ Revises: 0004_coverage
 Create Date: 2026-11-22 09:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0005_participants'
 down_revision = '0004_coverage'

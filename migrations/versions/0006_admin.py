@@ -5,9 +5,8 @@ Revises: 0005_participants
 Create Date: 2026-11-22 10:00:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006_admin'
 down_revision = '0005_participants'

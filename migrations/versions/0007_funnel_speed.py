@@ -10,7 +10,6 @@ Create Date: 2026-11-22 12:00:00
 """
 from alembic import op
 
-
 revision = '0007_funnel_speed'
 down_revision = '0006_admin'
 branch_labels = None

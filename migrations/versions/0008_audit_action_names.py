@@ -9,9 +9,8 @@ Revises: 0007_funnel_speed
 Create Date: 2026-11-30 03:10:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008_audit_action_names'
 down_revision = '0007_funnel_speed'

@@ -13,7 +13,6 @@ Create Date: 2026-11-30 03:30:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0009_sign_ins'
 down_revision = '0008_audit_action_names'
 branch_labels = None

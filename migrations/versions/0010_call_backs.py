@@ -12,7 +12,6 @@ Create Date: 2026-11-30 04:40:00
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = '0010_call_backs'
 down_revision = '0009_sign_ins'
 branch_labels = None

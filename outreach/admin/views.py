@@ -8,8 +8,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ..access import is_admin
-from ..estates.service import find_estate
 from ..auth import sign_ins
+from ..estates.service import find_estate
 from ..extensions import db
 from ..htmx import render
 from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User

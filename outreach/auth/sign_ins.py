@@ -16,8 +16,8 @@ from flask import current_app, g, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 
-from ..extensions import db
 from ..clock import utcnow
+from ..extensions import db
 from ..models import SignIn, User, audit
 
 # The session key that holds the sign-in's token (Flask-Login's own `_user_id` sits beside it).

@@ -14,7 +14,8 @@ bp = Blueprint("assignments", __name__, url_prefix="/estates")
 
 def _page(estate, status_code=200, errors=None, form=None, message=None):
     return render("assignments/assignments.html", "assignments/_assignments.html", status_code=status_code,
-                  estate=estate, assignments=estate_assignments(estate), workers=team_workers(estate), blocks=blocks_of(estate),
+                  estate=estate, assignments=estate_assignments(estate), workers=team_workers(estate),
+                  blocks=blocks_of(estate),
                   editable=can_lead(current_user, estate), errors=errors or {}, form=form or {}, message=message)
 
 

@@ -24,7 +24,10 @@ class RuleInvalid(Invalid):
     """The rule can't be saved as given; `errors` maps each field (as the form names it) to what is wrong."""
 
 
-def parse_rule(form: Mapping, current: SaturationRule = SaturationRule(), prefix: str = "") -> SaturationRule:
+DEFAULT_RULE = SaturationRule()  # frozen: one shared default is safe
+
+
+def parse_rule(form: Mapping, current: SaturationRule = DEFAULT_RULE, prefix: str = "") -> SaturationRule:
     """The rule from fields `{prefix}attempts`, `{prefix}slots`, `{prefix}gap_days`; RuleInvalid lists every problem.
 
     A field the form does not have at all keeps `current`'s value; one sent empty is a mistake to show.

@@ -130,7 +130,8 @@ def revisit_list(estate: Estate, filters: RevisitFilters):
         for group in groups:
             group.doors = [d for d in group.doors
                            if (not filters.slot or not d.status.slots_to_try or filters.slot in d.status.slots_to_try)
-                           and (not filters.by or d.status.next_knock_on is None or d.status.next_knock_on <= filters.by)]
+                           and (not filters.by or d.status.next_knock_on is None
+                                or d.status.next_knock_on <= filters.by)]
         groups = [g for g in groups if g.doors]
     return groups
 

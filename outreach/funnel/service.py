@@ -102,7 +102,7 @@ class Funnel:
     steps: list[Step]
     outcomes: dict[str, int]
     three_sessions: int
-    trend: list["TrendWeek"] = field(default_factory=list)
+    trend: list[TrendWeek] = field(default_factory=list)
 
     @property
     def scale(self) -> int:
@@ -110,10 +110,10 @@ class Funnel:
         return max([s.count for s in self.steps] + [1])
 
     @property
-    def biggest_drop(self) -> "Drop | None":
+    def biggest_drop(self) -> Drop | None:
         """The step that loses the largest share of the step before it, from knocking on (None when none can)."""
         drops = [Drop(before.label, step.label, 1 - step.rate)
-                 for before, step in zip(self.steps, self.steps[1:])
+                 for before, step in pairwise(self.steps)
                  if before.key != "properties" and step.rate is not None and before.count]
         return max(drops, key=lambda d: d.lost, default=None)
 

@@ -1,6 +1,5 @@
 """The engagement funnel for managers and leads."""
-from flask import Blueprint
-from flask import request
+from flask import Blueprint, request
 from flask_login import current_user, login_required
 
 from ..access import roles_required

@@ -7,8 +7,14 @@ from ..access import get_estate_or_404
 from ..assignments.service import current_assignments
 from ..htmx import render
 from ..models import OUTCOMES
-from .service import (assignments_offline_urls, estate_offline_urls, offline_urls, precache_urls, worker_imports,
-                      worker_version)
+from .service import (
+    assignments_offline_urls,
+    estate_offline_urls,
+    offline_urls,
+    precache_urls,
+    worker_imports,
+    worker_version,
+)
 
 bp = Blueprint("pwa", __name__)
 # base.html hands the pages the same URLs as the worker gets, as JSON.

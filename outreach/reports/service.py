@@ -299,7 +299,7 @@ def people_by(f: FunnelFilters, column) -> dict:
                    func.count(sessions.c.pid))
             .outerjoin(stages, stages.c.pid == Participant.id).outerjoin(sessions, sessions.c.pid == Participant.id)
             .where(*participant_conditions(f)).group_by(column))
-    return {value: {"signed_up": signed, **{k: int(n) for k, n in zip(keys, counts)}, "three": three}
+    return {value: {"signed_up": signed, **{k: int(n) for k, n in zip(keys, counts, strict=True)}, "three": three}
             for value, signed, *counts, three in db.session.execute(stmt)}
 
 

@@ -94,7 +94,7 @@ class LiveServer:
         self.log = db_path.with_suffix(f".{self.port}.log")
         self._engine = None
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flask", "run", "--no-reload", "--no-debugger", "--host", "127.0.0.1",

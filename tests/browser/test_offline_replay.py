@@ -6,8 +6,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_doors_online, outbox, record_at_doors,
-                                           send_now, visit_count, visits_with)
+from tests.browser.offline_helpers import (
+    WAYS,
+    Signal,
+    expect_badge,
+    open_doors_online,
+    outbox,
+    record_at_doors,
+    send_now,
+    visit_count,
+    visits_with,
+)
 
 # The app with a crash hook (tests/browser/crash_app.py): exits right after committing the 3rd visit.
 DIE = {"FLASK_APP": "tests.browser.crash_app", "DIE_AFTER_COMMIT": "3"}

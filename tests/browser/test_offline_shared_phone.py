@@ -4,8 +4,17 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import sign_in
-from tests.browser.offline_helpers import (WAYS, Signal, expect_badge, open_doors_online, outbox, record_at_doors,
-                                           send_now, visit_count, visits_with)
+from tests.browser.offline_helpers import (
+    WAYS,
+    Signal,
+    expect_badge,
+    open_doors_online,
+    outbox,
+    record_at_doors,
+    send_now,
+    visit_count,
+    visits_with,
+)
 
 PAGES_SAVED = "caches.open('outreach-pages').then(c => c.keys()).then(k => k.length)"
 SAVED_FOR = ("caches.open('outreach-pages').then(c => c.keys().then(keys => Promise.all(keys.map(k => c.match(k)"

@@ -68,7 +68,8 @@ def narrow(facts: dict, filters: Filters) -> dict:
     for pid, visits in facts.items():
         # Visit facts are (outcome, recorded_at as epoch seconds, time slot, worker id).
         kept = [v for v in visits
-                if (worker is None or v[3] == worker) and (low is None or v[1] >= low) and (high is None or v[1] < high)]
+                if (worker is None or v[3] == worker) and (low is None or v[1] >= low)
+                and (high is None or v[1] < high)]
         if kept:
             narrowed[pid] = kept
     return narrowed

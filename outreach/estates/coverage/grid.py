@@ -90,7 +90,7 @@ def door_grid(estate: Estate, statuses: dict[int, DoorStatus], wanted: str = "",
         if entrance not in entrances.setdefault(bid, []):
             entrances[bid].append(entrance)
     # Top floor first within each entrance: the grid reads like the face of the building.
-    for (bid, entrance, floor), line in sorted(
+    for (bid, _entrance, _floor), line in sorted(
             lines.items(), key=lambda kv: (entrances[kv[0][0]].index(kv[0][1]),
                                            -(kv[0][2] if kv[0][2] is not None else -1))):
         rows[bid].lines.append(line)

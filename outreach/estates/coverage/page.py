@@ -79,7 +79,8 @@ def coverage_page(estate: Estate, filters: Filters, workers: list[User]) -> Cove
     facts = narrow(all_facts, filters)
     statuses = statuses_for_estate(estate, facts=facts)
     grid_inline = len(statuses) <= GRID_INLINE_LIMIT
-    grid = door_grid(estate, statuses, filters.status) if grid_inline else grid_summaries(estate, statuses, filters.status)
+    grid = (door_grid(estate, statuses, filters.status) if grid_inline
+            else grid_summaries(estate, statuses, filters.status))
     # Double knocks are judged on every visit: narrowing to one worker would hide the other.
     flagged = statuses if not filters.narrows_visits else statuses_for_estate(estate, facts=all_facts)
     flagged_ids = [pid for pid, s in flagged.items() if s.double_knock is not None]
