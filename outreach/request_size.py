@@ -1,4 +1,4 @@
-"""What one request may send: MAX_CONTENT_LENGTH, and the page that may take more (the property import)."""
+"""What one request may send: MAX_CONTENT_LENGTH, the page that may take more (the property import), no NUL bytes."""
 from flask import Flask, request
 from flask_login import current_user
 
@@ -19,3 +19,12 @@ def init_request_limits(app: Flask) -> None:
         # Only a signed-in admin gets the larger limit: an anonymous client can't send 20 MB to be read.
         if setting and current_user.is_authenticated and is_admin(current_user):
             request.max_content_length = app.config[setting]
+
+    @app.before_request
+    def refuse_nul_bytes():
+        # No form or address holds a NUL character, and PostgreSQL refuses one in text (a 500 otherwise).
+        values = [request.path, *request.args.values(), *request.form.values()]
+        if any("\x00" in value for value in values):
+            from .htmx import refusal
+            return refusal(400, "Not understood", "What was sent holds a character no form can have "
+                           "(a NUL byte). Nothing was saved.")

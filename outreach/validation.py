@@ -14,8 +14,8 @@ from datetime import date, datetime, timezone, tzinfo
 
 from werkzeug.routing import IntegerConverter
 
-# What a database integer column holds (SQLite and PostgreSQL bigint): an id beyond it names nothing.
-ID_MAX = 2**63 - 1
+# What an id column holds: ids are INTEGER, 32 bits on PostgreSQL (SQLite's 64 are more): beyond it names nothing.
+ID_MAX = 2**31 - 1
 # Days people mean: far from year 1 and 9999, where time-zone arithmetic overflows.
 EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(2199, 12, 31)
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")

@@ -6,6 +6,7 @@ days at the ends of the calendar and real ids. Path ids are fuzzed too (a huge o
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from datetime import date
@@ -70,7 +71,7 @@ def _routes():
 
 ROUTES = list(_routes())
 
-HUGE = ["99999999999999999999", str(2**63), str(2**64), "-9223372036854775809", "1e309"]
+HUGE = ["99999999999999999999", str(2**31), str(2**63), str(2**64), "-9223372036854775809", "1e309"]
 ODD_DIGITS = ["²", "٣", "１２", "1²", "⁵0", "١٠"]
 EDGE_DAYS = ["0001-01-01", "9999-12-31", "0001-01-02", "9999-12-30", "2026-02-30", "2026-3-1", "20260301",
              "1970-01-01", "2026-03-01T10:00", "2026-03-01T23:59:59+14:00", "0001-01-01T00:00"]
@@ -114,7 +115,8 @@ def test_no_input_makes_the_server_fail(app, client, world, role):
 
 def fuzzer(client, rule: str, method: str, names: list[str], ids: list[int], known: dict, block_name: str):
     """A Hypothesis test sending one route generated path ids and parameters; it fails on any 5xx."""
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    # The same examples every run (a failure is reproducible from the log); FUZZ_RANDOM=1 explores anew.
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=os.environ.get("FUZZ_RANDOM") != "1",
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(data=st.data())
     def fuzz(data):

@@ -85,7 +85,8 @@ def store_everywhere(w, payload: str) -> dict[str, str]:
     participant = resident(w["worker"], w["door"], RESIDENTS["ours"])
     put(participant, "first_name", "first")
     put(participant, "last_name", "last")
-    put(participant, "phone", "phone", payload)  # 32 characters: no room for a tag
+    # The column holds 32 characters (PostgreSQL enforces it): no room for a tag, and a longer payload is cut.
+    put(participant, "phone", "phone", payload[:32])
     put(participant, "email", "email")
     consent = db.session.scalar(select(ConsentRecord).where(ConsentRecord.participant_id == participant.id,
                                                             ConsentRecord.kind == "contact"))
