@@ -192,3 +192,13 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", ID_MAX)
         super().__init__(map, *args, **kwargs)
+
+
+def read_reason(text: str | None, max_length: int, ask: str, invalid: type[Invalid]) -> str:
+    """A reason for a correction (a void, a closed call-back): a few words, at most `max_length` characters."""
+    reason = (text or "").strip()
+    if len(reason) < 3:
+        raise invalid({"reason": ask})
+    if len(reason) > max_length:
+        raise invalid({"reason": f"Keep the reason under {max_length} characters."})
+    return reason

@@ -19,7 +19,7 @@ from ..clock import local_today, org_timezone
 from ..extensions import db
 from ..models import CallBackClose, Estate, Property, User, Visit, audit
 from ..status import open_call_backs
-from ..validation import Invalid
+from ..validation import Invalid, read_reason
 
 REASON_MAX = 500
 
@@ -92,11 +92,7 @@ def close_call_back(user: User, visit: Visit, reason: str) -> CallBackClose:
         raise CallBackRefused()
     if visit.call_back_close is not None:
         return visit.call_back_close
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise CallBackInvalid({"reason": "Say in a few words why the call-back is closed."})
-    if len(reason) > REASON_MAX:
-        raise CallBackInvalid({"reason": f"Keep the reason under {REASON_MAX} characters."})
+    reason = read_reason(reason, REASON_MAX, "Say in a few words why the call-back is closed.", CallBackInvalid)
     closed = CallBackClose(visit=visit, closed_by_id=user.id, reason=reason)
     db.session.add(closed)
     audit(user, "call_back.close", visit, property=visit.property_id, reason=reason)

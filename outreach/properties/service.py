@@ -19,7 +19,7 @@ from ..clock import org_timezone, time_slot, utcnow
 from ..database import store_once
 from ..extensions import db
 from ..models import OUTCOMES, Property, User, Visit, VisitVoid, audit
-from ..validation import Fields, Invalid, parse_instant
+from ..validation import Fields, Invalid, parse_instant, read_reason
 
 NOTES_MAX = 1000
 
@@ -183,11 +183,7 @@ def void_visit(user: User, visit: Visit, estate, reason: str) -> VisitVoid:
         raise VoidRefused()
     if visit.void is not None:
         return visit.void
-    reason = (reason or "").strip()
-    if len(reason) < 3:
-        raise VisitInvalid({"reason": "Say in a few words why this visit is wrong."})
-    if len(reason) > VOID_REASON_MAX:
-        raise VisitInvalid({"reason": f"Keep the reason under {VOID_REASON_MAX} characters."})
+    reason = read_reason(reason, VOID_REASON_MAX, "Say in a few words why this visit is wrong.", VisitInvalid)
     void = VisitVoid(visit=visit, voided_by_id=user.id, reason=reason)  # visit.void is set at once
     db.session.add(void)
     audit(user, "visit.void", visit, property=visit.property_id, outcome=visit.outcome, reason=reason)
