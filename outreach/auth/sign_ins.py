@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, g, session
 from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select, update
 
 from ..clock import utcnow
@@ -43,9 +44,12 @@ def sign_in(user: User, user_agent: str) -> SignIn:
     db.session.add(record)
     db.session.commit()
     # A form token given to this browser before the sign-in (perhaps planted by someone else) must not
-    # be good for the signed-in user's forms: the next page makes a new one.
+    # be good for the signed-in user's forms. The new one is made here, in the sign-in's own answer: left
+    # to "the next request", the page after sign-in and the outbox's first send (which leave together)
+    # each made one, and whichever cookie landed last made the other's token fail.
     session.pop("csrf_token", None)
     g.pop("csrf_token", None)
+    generate_csrf()
     session[SESSION_KEY] = token
     # The cookie's own expiry is the absolute lifetime and is not renewed on use (see config); the
     # server's checks below are what actually end a sign-in.
