@@ -9,8 +9,8 @@
   var sw = navigator.serviceWorker;
   var me = document.body.dataset.userId;
 
-  function ask(message) {
-    return sw.ready.then(function (reg) { (sw.controller || reg.active).postMessage(message); });
+  function ask(message, ports) {
+    return sw.ready.then(function (reg) { (sw.controller || reg.active).postMessage(message, ports || []); });
   }
   function sendNow(force) { if (me) ask({type: "replay", force: !!force}); }
 

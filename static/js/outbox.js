@@ -138,6 +138,10 @@
       Math.ceil(records.reduce(function (n, r) { return n + r.body.length; }, 0) / 1024) + " KB)";
     var warn = [];
     var storage = navigator.storage || {};
+    // Which version of the app the phone runs, as its worker says: what support asks first.
+    var channel = new MessageChannel();
+    channel.port1.onmessage = function (event) { $("phone-version").textContent = event.data; };
+    offline.ask({type: "version"}, [channel.port2]);
     Promise.all([storage.persisted ? storage.persisted() : false,
                  storage.estimate ? storage.estimate() : null]).then(function (found) {
       $("phone-persist").textContent = found[0] ? "Yes: the browser will not clear it to free space" :

@@ -53,6 +53,7 @@ self.addEventListener("message", function (event) {
   else if (data.type === "replay") event.waitUntil(replay(!!data.force));
   else if (data.type === "signed-out") currentUser = null;
   else if (data.type === "status") event.waitUntil(tell({}));
+  else if (data.type === "version" && event.ports[0]) event.ports[0].postMessage(VERSION);  // "This phone" panel
 });
 
 // Background Sync where the browser has it (Chromium); pages trigger replay too, since Safari and

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import datetime, timezone
 
 from playwright.sync_api import expect
@@ -40,9 +41,29 @@ def send_now(page, server: LiveServer) -> None:
     page.get_by_role("button", name="Send now").click()
 
 
+def wait_until(page, expression: str, timeout: float = 15, arg=None) -> None:
+    """Wait until a page expression is true; one that returns a promise is awaited.
+
+    Not `page.wait_for_function`: it takes a promise for a truthy value and returns at once (so a wait on
+    the phone's caches or outbox waited for nothing), and it evaluates its string with `eval`, which the
+    pages' Content-Security-Policy refuses. A navigation landing mid-check just means: look again.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if page.evaluate(expression, arg):
+                return
+        except Exception as error:  # noqa: BLE001 - the page navigated while evaluating
+            if "context was destroyed" not in str(error) and "navigat" not in str(error):
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout} s: {expression}")
+        time.sleep(0.1)
+
+
 def wait_for_worker(page) -> None:
     """The service worker controls the page (the first one takes over at once)."""
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
 
 
 def outbox(page) -> list[dict]:
@@ -77,7 +98,7 @@ def phone_time(iso: str) -> datetime:
 def open_doors_online(page, server: LiveServer, count: int) -> list[str]:
     """Open `count` doors of Bidston Rise while there is signal (each page is then saved on the phone)."""
     page.goto(server.url + "/")
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_worker(page)
     page.get_by_role("link", name=re.compile("Bidston Rise")).last.click()
     page.wait_for_url(re.compile("/estates/"))
     hrefs = [page.locator(".doors a.door").nth(i * 5).get_attribute("href") for i in range(count)]

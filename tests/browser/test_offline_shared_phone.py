@@ -14,13 +14,23 @@ from tests.browser.offline_helpers import (
     send_now,
     visit_count,
     visits_with,
+    wait_for_worker,
+    wait_until,
 )
 
 PAGES_SAVED = "caches.open('outreach-pages').then(c => c.keys()).then(k => k.length)"
 SAVED_FOR = ("caches.open('outreach-pages').then(c => c.keys().then(keys => Promise.all(keys.map(k => c.match(k)"
              ".then(hit => hit.headers.get('X-Outreach-User'))))))")
-TAKEN_OVER = ("navigator.serviceWorker.getRegistration().then(r => !!r && !r.installing && !r.waiting && "
-              "r.active.state === 'activated' && navigator.serviceWorker.controller === r.active)")
+# The version of the worker that controls the page, as it says itself.
+CONTROLLER_VERSION = """() => new Promise(resolve => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = event => resolve(event.data);
+    navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
+})"""
+# A worker of another version than `old` is active, alone, and controls the page.
+TAKEN_OVER_BY_A_NEW_VERSION = """old => navigator.serviceWorker.getRegistration().then(r => !!r && !r.installing &&
+    !r.waiting && r.active.state === 'activated' && navigator.serviceWorker.controller === r.active)
+    .then(alone => alone && (%s)().then(version => version !== old))""" % CONTROLLER_VERSION
 IS_SAVED = "url => caches.open('outreach-pages').then(c => c.match(url)).then(hit => !!hit)"
 FIRST_PARTICIPANT = ("Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
                      ".find(h => /^\\/participants\\/\\d+$/.test(h))")
@@ -53,7 +63,7 @@ def test_a_sign_in_ending_offline_shows_door_pages_never_participant_pages_and_t
     phone.set_offline(False)
     page.goto(live_server.url + doors[0])
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
-    page.wait_for_function(f"{PAGES_SAVED}.then(n => n === 0)")
+    wait_until(page, f"{PAGES_SAVED}.then(n => n === 0)")
     assert len(outbox(page)) == 2
     page.get_by_label("Email").fill("worker@demo.outreach")
     page.get_by_label("Password").fill("demo-outreach-2026")
@@ -72,7 +82,7 @@ def test_a_sign_in_ending_offline_shows_door_pages_never_participant_pages_and_t
     page.evaluate("OutreachStore.add({user: document.body.dataset.userId, description: 'Old', "
                   "at: new Date(Date.now() - 31 * 86400000).toISOString()}, 'discarded')")
     page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay', force: true})")
-    page.wait_for_function("OutreachStore.all('discarded').then(rows => rows.length === 0)")
+    wait_until(page, "OutreachStore.all('discarded').then(rows => rows.length === 0)")
     phone.set_offline(True)
     page.goto(live_server.url + doors[1])
     expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
@@ -152,7 +162,7 @@ def test_two_phones_replaying_the_same_records_at_once_store_each_once(way, live
         sign_in(page, live_server, "worker@demo.outreach")
     doors = open_doors_online(pages[0], live_server, 3)
     pages[1].goto(live_server.url + "/outbox")
-    pages[1].wait_for_function("navigator.serviceWorker.controller !== null")
+    wait_for_worker(pages[1])
     signals = [Signal(way, phone, live_server) for phone in phones]
     for signal in signals:
         signal.lose() if way == "phone_offline" else None
@@ -182,7 +192,7 @@ def test_a_new_app_version_takes_over_without_losing_the_outbox(way, live_server
     page = phone.new_page()
     sign_in(page, live_server, "worker@demo.outreach")
     doors = open_doors_online(page, live_server, 3)
-    old_caches = page.evaluate("caches.keys()")
+    old_version = page.evaluate(CONTROLLER_VERSION)
     signal = Signal(way, phone, live_server)
     signal.lose()
     record_at_doors(page, live_server, doors)
@@ -196,20 +206,14 @@ def test_a_new_app_version_takes_over_without_losing_the_outbox(way, live_server
     if way == "phone_offline":
         phone.set_offline(False)
     page.goto(live_server.url + "/login")  # the app starts: it finds and takes the new version
-    page.wait_for_function("caches.keys().then(k => k.some(n => n.startsWith('outreach-static-')) && "
-                           f"!k.includes({[k for k in old_caches if k.startswith('outreach-static-')][0]!r}))",
-                           timeout=45_000)  # installing fetches every static file afresh: slow on a busy machine
+    # Installing fetches every static file afresh: slow on a busy machine.
+    wait_until(page, TAKEN_OVER_BY_A_NEW_VERSION, timeout=45, arg=old_version)
     # The sign-in is over, so the saved pages went (never the outbox): the records wait for their author.
-    page.wait_for_function(f"{PAGES_SAVED}.then(n => n === 0)")
+    wait_until(page, f"{PAGES_SAVED}.then(n => n === 0)")
     assert saved > 0 and len(outbox(page)) == 3
     assert visit_count(live_server, records) == 0
+    assert f"outreach-static-{page.evaluate(CONTROLLER_VERSION)}" in page.evaluate("caches.keys()")
 
-    # The old static cache goes while the new worker is still activating: sign in only once it controls
-    # the page, or the sign-in's navigation may start under a worker that is being replaced.
-    page.wait_for_function(TAKEN_OVER, timeout=30_000)
-    # The first navigations under the new worker have at times waited past 15 s (it replays the outbox
-    # as it activates, each send allowed SEND_TIMEOUT): give them longer; what is asserted is unchanged.
-    page.set_default_timeout(45_000)
     page.get_by_label("Email").fill("worker@demo.outreach")
     page.get_by_label("Password").fill("demo-outreach-2026")
     page.get_by_role("button", name="Sign in").click()
