@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from jinja2 import StrictUndefined
 
 from . import config, htmx
-from .extensions import csrf, db, limiter, login_manager, migrate
+from .extensions import compress, csrf, db, limiter, login_manager, migrate
 from .validation import IdConverter
 
 
@@ -38,6 +38,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    # First, so its after-request hook runs last: it compresses the answer every other hook has finished.
+    compress.init_app(app)
+
+    @app.after_request
+    def read_static_file(response):
+        """Hand a static file to the compressor as bytes: compressing it as a stream left the file open."""
+        if (request.endpoint == "static" and response.is_streamed
+                and response.mimetype in app.config["COMPRESS_MIMETYPES"]):
+            response.direct_passthrough = False
+            response.make_sequence()  # reads the file and closes it
+        return response
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     from .request_size import init_request_limits

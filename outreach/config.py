@@ -97,4 +97,12 @@ class Defaults:
     # page had then: tokens live as long as the signed-in session, not one hour.
     WTF_CSRF_TIME_LIMIT = None
     RATELIMIT_HEADERS_ENABLED = True
+    # Compressed as the browser allows (Brotli, else gzip): HTML, styles, scripts and JSON are text that
+    # shrinks to a fifth. A pack (outreach/pwa/pack.py) compresses itself as it streams, and is left alone.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "application/manifest+json", "image/svg+xml"]
+    COMPRESS_LEVEL = 6
+    COMPRESS_BR_LEVEL = 5
+    COMPRESS_STREAMS = False  # a pack is a stream that compresses itself; static files are read first
     PLAUSIBLE_PAST_DAYS = 30

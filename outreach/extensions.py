@@ -1,4 +1,5 @@
 """Unbound Flask extensions, bound to an app in create_app()."""
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -18,3 +19,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+# `make run` serves the app with no reverse proxy in front: pages, styles and scripts leave compressed.
+compress = Compress()
