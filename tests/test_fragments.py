@@ -40,6 +40,7 @@ NOT_PAGES = {
     "pwa.session_info": "JSON for the service worker: who is signed in, and the form token",
     "pwa.estate_ready_list": "JSON for the page script: the pages to make ready offline for an estate",
     "pwa.assignments_ready_list": "JSON for the page script: the pages to make ready offline for assignments",
+    "pwa.estate_pack": "a gzip stream of door pages, split and saved by the service worker",
     "coverage.data": "JSON for the coverage map's script",
     "reports.funnel_csv": "a CSV download",
     "reports.outcomes_csv": "a CSV download",

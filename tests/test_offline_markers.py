@@ -141,3 +141,14 @@ def test_the_pages_and_the_worker_take_the_same_urls_from_the_server(app, client
     # No path of its own in the worker's source: every one comes through the config above.
     source = (Path(app.template_folder) / "pwa" / "sw.js").read_text()
     assert not re.search(r"""["'/]/?(session|login|properties|offline|static|sw\.js)\b""", source)
+
+
+def test_the_walk_list_is_marked_for_the_phone_to_cut_and_filter_with_no_signal(client, world, login_as, markers):
+    login_as("worker")
+    url = f"/estates/{world['estate'].id}"
+    for page in (raw(client.get(url)), raw(client.get(url, headers=HX))):
+        assert page.count(markers["walkList"]) == page.count(markers["walkListEnd"]) == 1
+        # The worker marks the list by adding an attribute right after the marker: the section starts there.
+        assert markers["walkList"] + '<section id="walk-list"' in page
+        cut = page[page.index(markers["walkList"]):page.index(markers["walkListEnd"])]
+        assert cut.count('class="door ') == 6 and cut.count(" todo\"") == 6  # none covered yet: all to do

@@ -154,11 +154,12 @@ def test_an_estates_ready_list_has_the_walk_list_and_every_door_in_walking_order
     doors = db.session.scalars(db.select(Property.id).where(Property.estate_id == estate.id)
                                .order_by(Property.sort_order)).all()
     assert body["doors"] == len(doors) == 6
-    assert body["urls"][0] == f"/estates/{estate.id}"
-    # Each door's page, then its sign-up form, so a resident can be signed up with no signal.
-    expected = [url for d in doors for url in (f"/properties/{d}", f"/participants/new?property={d}")]
-    assert body["urls"][1:1 + 2 * len(doors)] == expected
-    assert "/outbox" in body["urls"]
+    assert body["pages"] == [f"/estates/{estate.id}", f"/estates/{estate.id}/revisits", "/outbox"]
+    # The doors (whose page and sign-up form come in packs) in walking order, each with its version.
+    [pack] = body["packs"]
+    assert pack["pack"] == f"/estates/{estate.id}/pack"
+    assert [door for door, _ in pack["doors"]] == doors
+    assert all(len(version) == 12 for _, version in pack["doors"])
     assert body["key"] == f"estate-{estate.id}"
 
 
@@ -180,8 +181,10 @@ def test_a_workers_assignments_list_their_blocks_doors(client, world, login_as):
     db.session.commit()
     body = client.get("/ready-list").get_json()
     assert body["doors"] == 1
-    assert body["urls"][:2] == ["/", f"/estates/{estate.id}"]
-    assert len([u for u in body["urls"] if u.startswith("/properties/")]) == 1
+    assert body["pages"][:2] == ["/", f"/estates/{estate.id}"]
+    [pack] = body["packs"]
+    assert [door for door, _ in pack["doors"]] == [db.session.scalar(db.select(Property.id).where(
+        Property.reference == "BR-X1"))]
 
 
 def test_the_walk_list_and_home_offer_make_ready_offline(client, world, login_as):

@@ -207,5 +207,5 @@ def test_the_revisit_list_is_made_ready_offline_with_its_estate(client, world, l
     estate_id = world["estate"].id
     page = client.get(f"/estates/{estate_id}/revisits").get_data(as_text=True)
     assert f'data-ready-url="/estates/{estate_id}/ready-list"' in page and "Make ready offline" in page
-    urls = client.get(f"/estates/{estate_id}/ready-list").get_json()["urls"]
-    assert f"/estates/{estate_id}/revisits" in urls
+    pages = client.get(f"/estates/{estate_id}/ready-list").get_json()["pages"]
+    assert f"/estates/{estate_id}/revisits" in pages

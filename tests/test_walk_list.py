@@ -128,7 +128,7 @@ def test_the_walk_list_is_a_page_a_fragment_or_a_boosted_page_as_asked(client, l
         assert response.status_code == 200
         assert "HX-Request" in response.headers["Vary"]
         assert "Flat 1, Holly Court" in text(response)
-    assert text(fragment).lstrip().startswith('<section id="walk-list"')
+    assert text(fragment).lstrip().startswith('<!--walk-list--><section id="walk-list"')
     assert "<html" not in text(fragment) and "Search by address" not in text(fragment)
     for full in (page, boosted):
         assert "<html" in text(full) and "<h1>Bidston Rise</h1>" in text(full)
@@ -198,7 +198,8 @@ def test_a_voided_visit_stays_in_the_history_but_no_longer_counts(client, login_
 
 
 # The estate's pages that are made ready offline share their response with /offline-manifest (pwa).
-SERVED_ELSEWHERE = {"/estates/<int:estate_id>/ready-list": "outreach.pwa.views"}
+SERVED_ELSEWHERE = {"/estates/<int:estate_id>/ready-list": "outreach.pwa.views",
+                    "/estates/<int:estate_id>/pack": "outreach.pwa.views"}
 
 
 def test_every_page_of_an_estate_lives_in_the_module_its_url_names(app):

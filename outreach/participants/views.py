@@ -1,5 +1,5 @@
 """Sign-up with consent (at a door, a drop-in or from a referral) and the participant's journey."""
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -90,10 +90,13 @@ def _chosen(form) -> dict[str, list[str]]:
 
 
 def _form_context(prop, estates, **extra) -> dict:
-    context = {"property": prop, "next_door": next_door_to_cover(prop) if prop else None,
-               "estates": estates, "errors": {}, "form": {}, "problem": None,
-               "status": status_for_property(prop) if prop else None, **CODE_LISTS}
+    context = {"property": prop, "estates": estates, "errors": {}, "form": {}, "problem": None, **CODE_LISTS}
     context.update(extra)
+    # A pack of many doors passes what it already worked out for the whole estate.
+    if "next_door" not in context:
+        context["next_door"] = next_door_to_cover(prop) if prop else None
+    if "status" not in context:
+        context["status"] = status_for_property(prop) if prop else None
     context["chosen"] = _chosen(context["form"])
     return context
 
@@ -104,6 +107,12 @@ def new():
     """The sign-up form: at a door (?property=<id>) or without one (drop-in, referral)."""
     prop, estates = _sign_up_target()
     return render("participants/new.html", "participants/_sign_up_form.html", **_form_context(prop, estates))
+
+
+def sign_up_page(prop, next_door, status) -> str:
+    """The empty sign-up form at a door, as the whole page: what a phone saves to sign someone up offline."""
+    return render_template("participants/new.html", **_form_context(prop, [prop.estate], next_door=next_door,
+                                                                     status=status))
 
 
 @bp.post("/new")

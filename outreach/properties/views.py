@@ -1,5 +1,5 @@
 """The door page, and recording a visit at the door."""
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -29,7 +29,8 @@ def door_context(prop: Property, **extra) -> dict:
         .options(joinedload(Visit.worker), joinedload(Visit.void))
         .order_by(Visit.recorded_at.desc())
     ).all()
-    next_door = next_door_to_cover(prop)
+    # A pack of many doors passes the next door it already worked out for the whole estate.
+    next_door = extra.pop("next_door") if "next_door" in extra else next_door_to_cover(prop)
     context = {"property": prop, "status": status_for_property(prop, visits), "visits": visits,
                "next_door": next_door, "can_record": can_record_visits(current_user, prop.estate),
                "errors": {}, "form": {}, "message": None, "problem": None,
@@ -65,6 +66,12 @@ def door(property_id: int):
     """The door: address, access notes, status, visit history and the outcome buttons."""
     prop = get_property_or_404(current_user, property_id)
     return render("properties/door.html", "properties/_door.html", **door_context(prop))
+
+
+def door_page(prop: Property, next_door: Property | None) -> tuple[str, dict]:
+    """The door as the whole page, and what it showed: what a phone saves to work at this door offline."""
+    context = door_context(prop, next_door=next_door)
+    return render_template("properties/door.html", **context), context
 
 
 @bp.post("/<int:property_id>/visits")

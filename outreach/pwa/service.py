@@ -5,10 +5,6 @@ import hashlib
 from pathlib import Path
 
 from flask import current_app, url_for
-from sqlalchemy import select
-
-from ..extensions import db
-from ..models import Assignment, Block, Estate, Property
 
 # Only what pages use; licences and notes under static/ are not worth a phone's storage.
 PRECACHE_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
@@ -67,8 +63,8 @@ def worker_imports(version: str) -> list[str]:
 
 def offline_urls() -> dict[str, str]:
     """Every URL the worker and the pages' offline scripts need, from url_for: one source for both."""
-    def pattern(endpoint: str) -> str:
-        return url_for(endpoint, property_id=_ANY_ID).replace(str(_ANY_ID), ":id")
+    def pattern(endpoint: str, name: str = "property_id") -> str:
+        return url_for(endpoint, **{name: _ANY_ID}).replace(str(_ANY_ID), ":id")
     return {
         "worker": url_for("pwa.service_worker"),
         "offline": url_for("pwa.offline"),
@@ -77,39 +73,5 @@ def offline_urls() -> dict[str, str]:
         "static": url_for("static", filename=""),
         "door": pattern("properties.door"),
         "visits": pattern("properties.record"),
+        "walk": pattern("estates.walk", "estate_id"),
     }
-
-
-def estate_offline_urls(estate: Estate, block_ids: set[int] | None = None) -> tuple[list[str], int]:
-    """The walk list, every door page and its sign-up form (of the estate or some of its blocks), the revisits."""
-    stmt = (select(Property.id).outerjoin(Block, Property.block_id == Block.id)
-            .where(Property.estate_id == estate.id, Property.in_list.is_(True))
-            .order_by(Block.sort_order, Block.name, Property.sort_order, Property.id))
-    if block_ids is not None:
-        stmt = stmt.where(Property.block_id.in_(block_ids))
-    door_ids = db.session.scalars(stmt).all()
-    urls = [url_for("estates.walk", estate_id=estate.id)]
-    for door_id in door_ids:
-        urls.append(url_for("properties.door", property_id=door_id))
-        urls.append(url_for("participants.new", property=door_id))
-    # The revisit list is the walk list of doors still to cover: a worker may go out with either.
-    urls.append(url_for("revisits.index", estate_id=estate.id))
-    return urls, len(door_ids)
-
-
-def assignments_offline_urls(assignments: list[Assignment]) -> tuple[list[str], int]:
-    """What a worker's current assignments need offline: whole estates, or just the assigned blocks."""
-    by_estate: dict[int, tuple[Estate, set[int] | None]] = {}
-    for a in assignments:
-        estate, blocks = by_estate.get(a.estate_id, (a.estate, set()))
-        if a.block_id is None or blocks is None:
-            blocks = None  # the whole estate
-        else:
-            blocks.add(a.block_id)
-        by_estate[a.estate_id] = (estate, blocks)
-    urls, doors = [], 0
-    for estate, blocks in by_estate.values():
-        estate_urls, count = estate_offline_urls(estate, blocks)
-        urls += estate_urls
-        doors += count
-    return urls, doors

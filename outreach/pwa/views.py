@@ -1,15 +1,15 @@
 """The progressive web app: service worker, web app manifest, offline page, outbox page, session check, ready lists."""
-from flask import Blueprint, current_app, jsonify, make_response, render_template, url_for
+from flask import Blueprint, current_app, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 
 from ..access import get_estate_or_404
 from ..assignments.service import current_assignments
-from ..htmx import render
+from ..htmx import refusal, render
 from ..models import OUTCOMES
+from ..validation import whole_number
+from .pack import PACK_DOORS_MAX, assigned_estates, pack_response, ready_lists
 from .service import (
-    assignments_offline_urls,
-    estate_offline_urls,
     offline_urls,
     precache_urls,
     worker_imports,
@@ -83,23 +83,36 @@ def session_info():
 @bp.get("/estates/<int:estate_id>/ready-list")
 @login_required
 def estate_ready_list(estate_id: int):
-    """The ready list of an estate: the pages to fetch to make it ready offline."""
+    """The ready list of an estate: its list pages to fetch, and its doors (with versions) to ask for in packs."""
     estate = get_estate_or_404(current_user, estate_id)
-    urls, doors = estate_offline_urls(estate)
-    return _ready_list(f"estate-{estate.id}", estate.name, urls, doors)
+    return _ready_list(f"estate-{estate.id}", estate.name, *ready_lists([(estate, None)]))
 
 
 @bp.get("/ready-list")
 @login_required
 def assignments_ready_list():
-    """The ready list of the signed-in worker's current assignments: the pages to fetch to make them ready offline."""
-    urls, doors = assignments_offline_urls(current_assignments(current_user))
-    return _ready_list("assignments", "Your assignments", [url_for("home.index"), *urls], doors)
+    """The ready list of the signed-in worker's current assignments (whole estates, or just the assigned blocks)."""
+    pages, packs = ready_lists(assigned_estates(current_assignments(current_user)))
+    return _ready_list("assignments", "Your assignments", [url_for("home.index"), *pages], packs)
 
 
-def _ready_list(key: str, label: str, urls: list[str], doors: int):
-    response = jsonify(key=key, label=label, doors=doors, user_id=current_user.id,
-                       urls=[*dict.fromkeys([*urls, url_for("pwa.outbox")])])
+@bp.get("/estates/<int:estate_id>/pack")
+@login_required
+def estate_pack(estate_id: int):
+    """The pages of some doors of an estate (`?doors=1,2,3`, at most PACK_DOORS_MAX), in one compressed stream."""
+    estate = get_estate_or_404(current_user, estate_id)
+    raw = request.args.get("doors", "")
+    door_ids = [whole_number(part) for part in raw.split(",")] if raw else []
+    if not door_ids or None in door_ids or len(door_ids) > PACK_DOORS_MAX:
+        return refusal(422, "Not a list of doors",
+                       f"Ask for 1 to {PACK_DOORS_MAX} doors by number, separated by commas (?doors=12,13,14).")
+    return pack_response(estate, door_ids)
+
+
+def _ready_list(key: str, label: str, pages: list[str], packs: list[dict]):
+    response = jsonify(key=key, label=label, user_id=current_user.id, doors=sum(len(p["doors"]) for p in packs),
+                       pages=[*dict.fromkeys([*pages, url_for("pwa.outbox")])], packs=packs,
+                       pack_doors_max=PACK_DOORS_MAX)
     response.headers["Cache-Control"] = "no-store"
     return response
 

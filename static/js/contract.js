@@ -14,6 +14,8 @@
     "doorEnd": "<!--/door-->",
     "offlineMessage": "<!--offline:message-->",
     "offlineMessageEnd": "<!--/offline:message-->",
+    "walkList": "<!--walk-list-->",
+    "walkListEnd": "<!--/walk-list-->",
     "error": "class=\"error\""
   };
 
@@ -43,6 +45,16 @@
       return found ? found[1] : null;
     },
     doorUrl: function (id) { return urls.door.replace(":id", id); },
+    // The estate whose walk list this URL is (its id), or null.
+    walkListOf: function (url) {
+      var found = pattern(urls.walk).exec(new URL(url, g.location.href).pathname);
+      return found ? found[1] : null;
+    },
+    // The door whose page this URL is (its property id), or null.
+    doorPageOf: function (url) {
+      var found = pattern(urls.door).exec(new URL(url, g.location.href).pathname);
+      return found ? found[1] : null;
+    },
 
     // A record's description is "12 Ash Walk: No answer": where, then what.
     describe: function (place, what) { return [place, what].filter(Boolean).join(": "); },

@@ -74,6 +74,7 @@ self.addEventListener("fetch", function (event) {
   }
   if (request.method !== "GET" || url.pathname === URLS.worker || url.pathname === URLS.session) return;
   if (request.headers.get("X-Outreach-Save")) return event.respondWith(saveForLater(request));
+  if (request.headers.get("X-Outreach-Pack")) return event.respondWith(savePack(request));
   if (url.pathname.indexOf(URLS.static) === 0) return event.respondWith(fromStatic(request));
   var htmx = request.headers.get("HX-Request") === "true";
   var boosted = request.headers.get("HX-Boosted") === "true";
@@ -176,6 +177,9 @@ function save(key, response) {
   return response.text().then(function (body) {
     var headers = new Headers(response.headers);
     headers.delete("Vary");
+    // The body is kept as text, decoded: what the network sent it compressed as no longer applies.
+    headers.delete("Content-Encoding");
+    headers.delete("Content-Length");
     headers.set("X-Outreach-Saved", new Date().toISOString());
     return caches.open(PAGES).then(function (cache) {
       return cache.put(key, new Response(body, {status: 200, headers: headers}));
@@ -240,12 +244,33 @@ function page(event, full) {
     return savedPage(key, full).then(function (saved) { return saved || network; });
   }).catch(function () {
     return savedPage(key, full).then(function (saved) {
+      return saved || walkListHere(request.url, full);
+    }).then(function (saved) {
       if (saved) return saved;
       if (!full) {
-        return new Response('<p class="warning" role="alert">Not saved on this phone: it will open when there ' +
-          "is signal.</p>", {status: 200, headers: {"Content-Type": "text/html; charset=utf-8"}});
+        var note = '<p class="warning" role="alert">Not saved on this phone: it will open when there is signal.</p>';
+        // A door opened from the walk list shows its card: say so in the card's place.
+        if (contract.doorPageOf(request.url)) note = MARKERS.door + ' class="door-card">' + note + "</section>";
+        return new Response(note, {status: 200, headers: {"Content-Type": "text/html; charset=utf-8"}});
       }
       return offlinePage();
+    });
+  });
+}
+
+// A walk list asked for with a search or "not yet covered" and not saved as such: the saved walk list,
+// marked for the page to filter on the phone (walk.js). The whole page, or the list alone for htmx.
+function walkListHere(url, full) {
+  var base = new URL(url);
+  if (!contract.walkListOf(url) || !base.search) return Promise.resolve(null);
+  base.search = "";
+  return savedPage(pageKey(base.href), true).then(function (saved) {
+    if (!saved) return null;
+    return saved.text().then(function (body) {
+      body = body.replace(MARKERS.walkList + "<section ", MARKERS.walkList + "<section data-offline-filter ");
+      var from = body.indexOf(MARKERS.walkList), to = body.indexOf(MARKERS.walkListEnd);
+      if (!full) body = from >= 0 && to > from ? body.slice(from, to) : null;
+      return body && new Response(body, {status: 200, headers: saved.headers});
     });
   });
 }
@@ -262,6 +287,78 @@ function saveForLater(request) {
     if (!isPage(response)) return new Response(null, {status: response.ok ? 502 : response.status});
     return save(pageKey(request.url), response).then(function () { return new Response(null, {status: 204}); });
   }, function () { return new Response(null, {status: 503}); });
+}
+
+// A pack: many doors' pages in one compressed stream of JSON lines, a door to a line (outreach/pwa/pack.py).
+// Each door is saved as its line arrives, with its version, so a pack cut off half-way keeps what came and
+// the next press asks only for the rest. The page is answered with a line per door saved (its progress bar
+// counts doors), then "done"; a stream that breaks first ends in an error the page reports.
+var PACK_IDLE = 30000;  // no byte for this long: the signal has gone, give up (what arrived is kept)
+
+function savePack(request) {
+  var controller = new AbortController(), idle;
+  function quiet() {
+    clearTimeout(idle);
+    idle = setTimeout(function () { controller.abort(); }, PACK_IDLE);
+  }
+  quiet();
+  var clean = new Request(request.url, {credentials: "same-origin", cache: "no-store", signal: controller.signal});
+  return fetch(clean).then(function (response) {
+    learnUser(response);
+    var user = response.headers.get("X-Outreach-User");
+    if (!response.ok || !response.body || !user || (currentUser && user !== currentUser)) {
+      clearTimeout(idle);
+      return new Response(null, {status: response.ok ? 502 : response.status});
+    }
+    var reader = response.body.getReader(), decoder = new TextDecoder(), encoder = new TextEncoder(), rest = "";
+    var body = new ReadableStream({
+      start: function (out) {
+        function pump() {
+          return reader.read().then(function (chunk) {
+            quiet();
+            if (chunk.done) {
+              clearTimeout(idle);
+              return out.close();
+            }
+            var lines = (rest + decoder.decode(chunk.value, {stream: true})).split("\n");
+            rest = lines.pop();
+            return lines.reduce(function (chain, line) {
+              return chain.then(function () {
+                var door = JSON.parse(line);
+                if (door.done) return out.enqueue(encoder.encode("done\n"));
+                return saveDoor(door, user).then(function () { out.enqueue(encoder.encode(door.door + "\n")); });
+              });
+            }, Promise.resolve()).then(pump);
+          });
+        }
+        return pump().catch(function (error) {
+          clearTimeout(idle);
+          out.error(error);
+        });
+      },
+      cancel: function () { controller.abort(); }
+    });
+    return new Response(body, {status: 200, headers: {"Content-Type": "text/plain; charset=utf-8"}});
+  }, function () {
+    clearTimeout(idle);
+    return new Response(null, {status: 503});
+  });
+}
+
+// A door's pages, stamped as any saved page is (when, whose) and with the door's version; the door page last,
+// so a door counts as saved only once all of it is.
+function saveDoor(door, user) {
+  var at = new Date().toISOString();
+  return caches.open(PAGES).then(function (cache) {
+    return door.pages.reduce(function (chain, page) {
+      return chain.then(function () {
+        var headers = {"Content-Type": "text/html; charset=utf-8", "X-Outreach-User": user, "X-Outreach-Saved": at,
+                       "X-Outreach-Version": door.version};
+        return cache.put(pageKey(new URL(page[0], self.location.href).href),
+                         new Response(page[1], {status: 200, headers: headers}));
+      });
+    }, Promise.resolve());
+  });
 }
 
 // ---- the outbox ------------------------------------------------------------------------------------
@@ -332,7 +429,7 @@ function classify(response) {
 
 function settle(record, response, live) {
   var kind = classify(response);
-  if (kind === "done") return store.remove(record.id).then(function () { return kind; });
+  if (kind === "done") return store.remove(record.id).then(function () { refreshDoor(record); return kind; });
   if (kind === "retry") {
     // The server's own reason is kept: a record that keeps failing says why on Waiting to send.
     return reason(response).then(function (why) {
@@ -356,6 +453,25 @@ function settle(record, response, live) {
     record.lastError = why;
     return store.put(record);
   }).then(function () { return kind; });
+}
+
+// Once a record is on the server, the saved page of its door is replaced by the server's, so a worker back in
+// signal sees the server's state, not an older page with the record laid over it. Only doors the phone keeps;
+// one fetch per door however many of its records were sent.
+var refreshing = {};
+
+function refreshDoor(record) {
+  var door = contract.doorOf(record.url);
+  if (!door || refreshing[door]) return;
+  var key = pageKey(new URL(contract.doorUrl(door), record.url).href);
+  refreshing[door] = rawSaved(key).then(function (hit) {
+    if (!hit) return;
+    return fetchWithin(SEND_TIMEOUT, key, {credentials: "same-origin", cache: "no-store"}).then(function (response) {
+      if (isPage(response) && response.headers.get("X-Outreach-User") === hit.headers.get("X-Outreach-User")) {
+        return save(key, response);
+      }
+    });
+  }).catch(function () {}).then(function () { delete refreshing[door]; });
 }
 
 // The server's reason for a refusal: its header, else its JSON message, else the errors in its HTML.

@@ -28,9 +28,9 @@ CONTROLLER_VERSION = """() => new Promise(resolve => {
     navigator.serviceWorker.controller.postMessage({type: 'version'}, [channel.port2]);
 })"""
 # A worker of another version than `old` is active, alone, and controls the page.
-TAKEN_OVER_BY_A_NEW_VERSION = """old => navigator.serviceWorker.getRegistration().then(r => !!r && !r.installing &&
+TAKEN_OVER_BY_A_NEW_VERSION = f"""old => navigator.serviceWorker.getRegistration().then(r => !!r && !r.installing &&
     !r.waiting && r.active.state === 'activated' && navigator.serviceWorker.controller === r.active)
-    .then(alone => alone && (%s)().then(version => version !== old))""" % CONTROLLER_VERSION
+    .then(alone => alone && ({CONTROLLER_VERSION})().then(version => version !== old))"""
 IS_SAVED = "url => caches.open('outreach-pages').then(c => c.match(url)).then(hit => !!hit)"
 FIRST_PARTICIPANT = ("Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
                      ".find(h => /^\\/participants\\/\\d+$/.test(h))")
