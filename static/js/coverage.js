@@ -39,6 +39,19 @@
     }
   }
 
+  var SPREAD_M = 1.8;  // metres: 28 flats take a disc ~19 m across, clear of the next entrance
+  var NEAR = [5, 8];  // in the data's 1e-5 degree (lat, lng): about 5 m either way
+
+  // The door grid's row of a block, opened (it loads its doors) and brought into view.
+  function openRow(blockId) {
+    var row = document.getElementById("grid-" + blockId);
+    if (!row) return;
+    row.open = true;
+    row.scrollIntoView({ block: "start" });
+    var summary = row.querySelector("summary");
+    if (summary) summary.focus({ preventScroll: true });
+  }
+
   function draw(el, data) {
     var L = window.L;
     var section = el.closest("#coverage") || document;
@@ -50,7 +63,7 @@
     if (el.dataset.tiles) {
       L.tileLayer(el.dataset.tiles, { attribution: el.dataset.attribution, maxZoom: 20 }).addTo(map);
     }
-    var blockPoints = data.blocks.map(function () { return []; });
+    var blockPoints = data.blocks.map(function () { return []; }), blockLeft = {};
     var markers = [];
     var bounds = L.latLngBounds([]);
     var id = 0, dlat = 0, dlng = 0;
@@ -63,9 +76,32 @@
       }
       return stateColours[data.states[door.state]];
     }
+    // Flats stand on top of each other: doors of one block within a few metres of each other (the flats
+    // of one entrance) are spread in a small disc round their middle (a sunflower spiral, SPREAD_M apart),
+    // so 56 flats show as 56 doors, not as two dots.
+    var groups = {}, groupOfDoor = [];
+    data.doors.forEach(function (d) {
+      dlat += d[1]; dlng += d[2];
+      var mine = groups[d[5]] = groups[d[5]] || [];
+      var g = null;
+      for (var i = 0; i < mine.length && !g; i++) {
+        if (Math.abs(mine[i].at[0] - dlat) <= NEAR[0] && Math.abs(mine[i].at[1] - dlng) <= NEAR[1]) g = mine[i];
+      }
+      if (!g) mine.push(g = { at: [dlat, dlng], n: 0, lat: 0, lng: 0, placed: 0 });
+      g.n += 1; g.lat += dlat; g.lng += dlng;
+      groupOfDoor.push(g);
+    });
+    dlat = 0; dlng = 0;
     data.doors.forEach(function (d) {
       id += d[0]; dlat += d[1]; dlng += d[2];
-      var ll = L.latLng(data.origin[0] + dlat / data.scale, data.origin[1] + dlng / data.scale);
+      var lat = data.origin[0] + dlat / data.scale, lng = data.origin[1] + dlng / data.scale;
+      var g = groupOfDoor[markers.length];
+      if (g.n > 1) {
+        var k = ++g.placed, r = SPREAD_M * Math.sqrt(k - 0.5), a = k * 2.39996;
+        lat = data.origin[0] + g.lat / g.n / data.scale + r * Math.cos(a) / 111320;
+        lng = data.origin[1] + g.lng / g.n / data.scale + r * Math.sin(a) / (111320 * Math.cos(lat * Math.PI / 180));
+      }
+      var ll = L.latLng(lat, lng);
       var door = { id: id, state: d[3], knocks: d[4], block: d[5], flags: d[6] };
       var marker = L.circleMarker(ll, {
         renderer: renderer, radius: 7, weight: door.flags & 2 ? 3 : 1, color: door.flags & 2 ? "#c0152a" : "#222",
@@ -75,7 +111,10 @@
       marker.on("click", function () { openSummary(el, door.id); });
       markers.push(marker);
       bounds.extend(ll);
-      if (door.block >= 0) blockPoints[door.block].push([ll.lat, ll.lng]);
+      if (door.block >= 0) {
+        blockPoints[door.block].push([ll.lat, ll.lng]);
+        if (data.states[door.state] === "not_knocked") blockLeft[door.block] = (blockLeft[door.block] || 0) + 1;
+      }
     });
     // Block outlines under the doors: the stored outline, else a band around the block's doors (a wide
     // translucent stroke buffers the hull, so a street or a two-entrance block still shows as a shape).
@@ -89,19 +128,44 @@
         } catch (e) { /* a broken outline: fall back to the band */ }
       }
       var pts = blockPoints[i];
-      if (pts.length >= 3) L.polygon(hull(pts), style).addTo(map);
-      else if (pts.length === 2) L.polyline(pts, style).addTo(map);
-      else if (pts.length === 1) L.circleMarker(pts[0], { renderer: renderer, radius: 13, stroke: false, fillColor: "#4a5561", fillOpacity: 0.16, interactive: false }).addTo(map);
+      var shape = null;
+      if (pts.length >= 3) shape = L.polygon(hull(pts), style);
+      else if (pts.length === 2) shape = L.polyline(pts, style);
+      else if (pts.length === 1) shape = L.circleMarker(pts[0], { renderer: renderer, radius: 13, stroke: false, fillColor: "#4a5561", fillOpacity: 0.16, interactive: false });
+      if (shape) shape.addTo(map);
     });
     var layer = L.featureGroup(markers).addTo(map);
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [16, 16], maxZoom: 19 });
     else map.setView([54, -2.5], 5);
+    // Each block and street named where its doors are, with what is left to knock there; a tap on the
+    // name brings the map close on it and opens its row of the door grid below.
+    data.blocks.forEach(function (block, i) {
+      var pts = blockPoints[i];
+      if (!pts.length || !block[3]) return;
+      var left = blockLeft[i] || 0;
+      var centre = pts.reduce(function (c, p) { return [c[0] + p[0] / pts.length, c[1] + p[1] / pts.length]; }, [0, 0]);
+      var label = L.tooltip({ permanent: true, direction: "center", className: "block-label", interactive: true })
+        .setLatLng(centre).setContent(block[3] + ": " + (left ? left + " not knocked" : "all knocked"));
+      label.addTo(map);
+      var el = label.getElement();
+      if (el) {
+        el.setAttribute("role", "button");
+        el.setAttribute("tabindex", "0");
+        // The map comes close on the block (its doors then stand apart) and its grid row opens.
+        var open = function () {
+          map.fitBounds(L.latLngBounds(pts), { padding: [40, 40], maxZoom: 20, animate: false });
+          openRow(block[0]);
+        };
+        el.addEventListener("click", open);
+        el.addEventListener("keydown", function (event) { if (event.key === "Enter") open(); });
+      }
+    });
     el.dataset.points = String(markers.length);
     if (status) {
       status.textContent = markers.length + " door" + (markers.length === 1 ? "" : "s") + " on the map" +
         (data.unmapped ? " · " + data.unmapped + " without a location (see the grid)" : "") + ".";
     }
-    el.coverage = { map: map, markers: markers, layer: layer };
+    el.coverage = { map: map, markers: markers, layer: layer, data: data };
 
     // Colour by status or by assigned worker without fetching again.
     // (onchange, not addEventListener: a filtered map replaces this one, and so its handler.)

@@ -13,7 +13,9 @@ TAP_A_DOOR = """() => {
   const {map, markers} = el.coverage;
   const box = el.getBoundingClientRect();
   const points = markers.map(m => map.latLngToContainerPoint(m.getLatLng()));
-  const i = points.findIndex(p => p.x > 40 && p.y > 40 && p.x < box.width - 40 && p.y < box.height - 50);
+  // Not under a block's name: the name takes the tap (it opens the block's row).
+  const open = p => document.elementFromPoint(box.left + p.x, box.top + p.y) instanceof HTMLCanvasElement;
+  const i = points.findIndex(p => p.x > 40 && p.y > 40 && p.x < box.width - 40 && p.y < box.height - 50 && open(p));
   if (i < 0) return null;
   const reach = m => m.options.radius + m.options.weight / 2 + (m.options.renderer.options.tolerance || 0);
   let hit = null;
@@ -90,3 +92,37 @@ def test_lead_reads_the_coverage_map_opens_a_door_and_assigns_a_block(live_serve
     # Assignments come first, after only the call-backs due today, if the worker promised any.
     first_heading = worker.get_by_role("heading", level=1).first
     expect(first_heading).to_have_text(re.compile(r"^(Your assignments|Call-backs due)$"))
+
+
+def test_the_map_with_no_tiles_names_each_block_spreads_its_flats_and_opens_its_row(live_server, new_phone):
+    lead = new_phone(viewport={"width": 1280, "height": 900}, is_mobile=False, has_touch=False).new_page()
+    sign_in(lead, live_server, "lead@demo.outreach")
+    estate_id = live_server.scalar("select id from estate where name = 'Bidston Rise'")
+    block_id = live_server.scalar("select id from block where name = 'Larch House' and estate_id = :e", e=estate_id)
+    never_knocked = live_server.scalar(
+        "select count(*) from property p where p.block_id = :b and p.in_list and not p.is_void and not p.do_not_knock "
+        "and not exists (select 1 from visit v where v.property_id = p.id and not exists "
+        "(select 1 from visit_void vv where vv.visit_id = v.id))", b=block_id)
+    assert never_knocked > 20
+    lead.goto(f"{live_server.url}/estates/{estate_id}/coverage")
+    the_map = lead.get_by_role("region", name="Map of the doors of Bidston Rise")
+    expect(the_map).to_have_attribute("data-points", re.compile(r"^\d+$"))
+    label = the_map.get_by_role("button", name=f"Larch House: {never_knocked} not knocked")
+    expect(label).to_be_visible()
+    label.click()
+    # Every door a point of its own: flats (a metre or two apart in the data) are spread round their block's
+    # middle, so no two of its doors are drawn on top of each other once the map comes close on the block
+    # (a tap on its name does that).
+    closest = lead.evaluate("""id => {
+        const {map, markers, data} = document.getElementById('coverage-map').coverage;
+        const index = data.blocks.findIndex(b => b[0] === id);
+        const points = markers.filter(m => m.door.block === index).map(m => map.latLngToContainerPoint(m.getLatLng()));
+        let closest = Infinity;
+        points.forEach((p, i) => points.slice(i + 1).forEach(q => { closest = Math.min(closest, p.distanceTo(q)); }));
+        return [points.length, closest];
+    }""", block_id)
+    assert closest[0] >= never_knocked and closest[1] >= 14, closest  # 14 px: two markers' widths
+
+    row = lead.locator(f"#grid-{block_id}")
+    expect(row).to_have_attribute("open", "")
+    expect(row.get_by_role("link", name=re.compile(r": Not knocked"))).to_have_count(never_knocked)

@@ -26,7 +26,7 @@ from .filters import Filters, matches, narrow
 # The map data's state codes, by index (the JSON carries the index, the page the words).
 STATE_CODES = tuple(STATES)
 # Map data format: bump when the arrays change shape (it is part of the ETag).
-DATA_FORMAT = 1
+DATA_FORMAT = 2
 COORD_SCALE = 100_000  # 1e-5 degree, about a metre: plenty for a door, and short integers
 
 
@@ -125,12 +125,13 @@ def coverage_data(estate: Estate, filters: Filters) -> dict:
     doors: [id, lat, lng, state, knocks, block, flags], each of id/lat/lng as the difference from
     the previous door (in 1e-5 degree for lat/lng) so the numbers stay short; state indexes
     `states`; block indexes `blocks` (-1: none); flags: 1 covered, 2 possible double knock.
-    blocks: [id, assigned worker id or null, outline GeoJSON or null] (names are on the page).
+    blocks: [id, assigned worker id or null, outline GeoJSON or null, name] (a block's or street's name, for
+    its label on the map: a place, not a person).
     """
     rows = _door_rows(estate)
     facts = narrow(visit_facts_for_estate(estate), filters)
     statuses = statuses_for_estate(estate, facts=facts, properties=rows)
-    blocks = db.session.execute(select(Block.id, Block.outline)
+    blocks = db.session.execute(select(Block.id, Block.outline, Block.name)
                                 .where(Block.estate_id == estate.id)
                                 .order_by(Block.sort_order, Block.name)).all()
     whole, by_block = assigned_workers(assignments_on(estate, local_today()))
@@ -148,7 +149,7 @@ def coverage_data(estate: Estate, filters: Filters) -> dict:
         "origin": [lat0, lng0],
         "scale": COORD_SCALE,
         "estate_worker": whole,
-        "blocks": [[b.id, by_block.get(b.id, whole), b.outline] for b in blocks],
+        "blocks": [[b.id, by_block.get(b.id, whole), b.outline, b.name] for b in blocks],
         "doors": doors,
         "unmapped": len(rows) - len(mapped),
     }
