@@ -77,7 +77,8 @@ def by_http(server: LiveServer) -> None:
     print(f"  loopback, 4 at a time, plain HTTP client: {elapsed:.1f} s")
 
     print("A worker's first visit (HTML + CSS + JS, gzipped):")
-    statics = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', opener.open(server.url + "/").read().decode())
+    statics = re.findall(r'(?:href|src)="(/static/[^"?]+\.(?:css|js)(?:\?v=[0-9a-f]+)?)"',
+                         opener.open(server.url + "/").read().decode())
     static_gz = sum(gz(opener.open(server.url + s).read()) for s in statics)
     for label, url in ((f"walk list of {ESTATE}", f"/estates/{eid}"), ("a door page", ready["urls"][1]),
                        ("walk list of Bidston Rise", f"/estates/{estate_id(opener, server, 'Bidston Rise')}")):

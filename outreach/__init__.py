@@ -46,8 +46,10 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     from .auth.limits import init_login_limits
     from .headers import init_security_headers
+    from .static_files import init_static_files
     init_login_limits(app)
     init_security_headers(app)
+    init_static_files(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
