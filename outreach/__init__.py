@@ -38,6 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    from .request_log import init_request_log
+    init_request_log(app)  # first: it times everything that runs after it
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     from .request_size import init_request_limits
@@ -89,13 +91,14 @@ def register_blueprints(app: Flask) -> None:
     from .estates.saturation import bp as saturation
     from .estates.walk import bp as estates
     from .funnel.views import bp as funnel
+    from .health.views import bp as health
     from .home.views import bp as home
     from .participants.views import bp as participants
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, pwa, callbacks):
+                      funnel, reports, admin, pwa, callbacks, health):
         app.register_blueprint(blueprint)
 
 
