@@ -19,7 +19,11 @@ def instance_secret_key(instance: Path) -> str:
 
 
 def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'outreach.db'}"
+    return sqlalchemy_url(os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'outreach.db'}")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy wants it: postgres:// and postgresql:// name the psycopg 3 driver."""
     # Hosting platforms still hand out postgres:// URLs; SQLAlchemy wants the driver named.
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://"):]
