@@ -44,6 +44,10 @@ def from_environment() -> dict:
     return {
         # None when unset: create_app then keeps one in the instance folder, unless its caller gives one.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        # Keys that signed cookies before the current one (comma-separated), still accepted: SECRET_KEY can be
+        # rotated one instance at a time without signing anyone out (docs/deploy.md). New cookies use SECRET_KEY.
+        "SECRET_KEY_FALLBACKS": [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
+                                 if k.strip()],
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "ORG_NAME": os.environ.get("ORG_NAME", "Outreach"),
         "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),
