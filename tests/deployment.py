@@ -298,12 +298,12 @@ class Nginx:
 def get(url: str, headers: dict | None = None, tls: ssl.SSLContext | None = None):
     """(status, headers, body) of a GET; status 0 when nothing answered."""
     try:
-        return request("GET", url, headers=headers, tls=tls)
+        return http_call("GET", url, headers=headers, tls=tls)
     except OSError:
         return 0, {}, b""
 
 
-def request(method: str, url: str, body: str | None = None, headers: dict | None = None,
+def http_call(method: str, url: str, body: str | None = None, headers: dict | None = None,
             tls: ssl.SSLContext | None = None, timeout: float = 30):
     """One request on a connection of its own: (status, headers (lower-case names), body)."""
     parts = urllib.parse.urlsplit(url)
@@ -336,7 +336,7 @@ class Client:
         if self.cookie:
             all_headers["Cookie"] = self.cookie
         body = urllib.parse.urlencode(fields) if fields is not None else None
-        status, got, data = request(method, (base or self.base) + path, body, all_headers, self.tls)
+        status, got, data = http_call(method, (base or self.base) + path, body, all_headers, self.tls)
         if "set-cookie" in got:
             self.cookie = got["set-cookie"].split(";")[0]
         return status, got, data

@@ -30,7 +30,7 @@ from tests.deployment import (
     flask_command,
     fresh_postgres,
     get,
-    request,
+    http_call,
     sqlalchemy,
     wait_until,
 )
@@ -115,10 +115,10 @@ def bidston_doors(site, count: int) -> list[int]:
 
 
 def test_nginx_speaks_https_compresses_text_keeps_hashed_files_and_never_the_worker(site):
-    status, headers, _ = request("GET", f"http://127.0.0.1:{site.nginx.http_port}/login?x=1")
+    status, headers, _ = http_call("GET", f"http://127.0.0.1:{site.nginx.http_port}/login?x=1")
     assert status == 301 and headers["location"] == "https://127.0.0.1/login?x=1"  # to the standard port
 
-    status, headers, body = request("GET", site.url + "/login?secret=query-never-logged", tls=site.nginx.tls,
+    status, headers, body = http_call("GET", site.url + "/login?secret=query-never-logged", tls=site.nginx.tls,
                                     headers={"Accept-Encoding": "gzip", "X-Request-ID": "edge-7f3a9c"})
     assert status == 200 and headers["content-encoding"] == "gzip"
     page = gzip.decompress(body).decode()
@@ -126,15 +126,15 @@ def test_nginx_speaks_https_compresses_text_keeps_hashed_files_and_never_the_wor
     assert headers["strict-transport-security"]  # the app saw https, through TRUSTED_PROXIES=1
 
     static = re.search(r'href="(/static/css/app\.css\?v=[0-9a-f]+)"', page).group(1)
-    status, headers, _ = request("GET", site.url + static, tls=site.nginx.tls, headers={"Accept-Encoding": "gzip"})
+    status, headers, _ = http_call("GET", site.url + static, tls=site.nginx.tls, headers={"Accept-Encoding": "gzip"})
     assert status == 200 and headers["cache-control"] == "public, max-age=31536000, immutable"
     assert headers["content-encoding"] == "gzip"
-    status, headers, _ = request("GET", site.url + "/sw.js", tls=site.nginx.tls)
+    status, headers, _ = http_call("GET", site.url + "/sw.js", tls=site.nginx.tls)
     assert status == 200 and headers["cache-control"] == "no-cache"
-    status, _, body = request("GET", site.url + "/readyz", tls=site.nginx.tls)
+    status, _, body = http_call("GET", site.url + "/readyz", tls=site.nginx.tls)
     assert status == 200 and b'"redis":"ok"' in body.replace(b" ", b"")
 
-    status, _, _ = request("POST", site.url + "/login", body="x" * (3 * 1024 * 1024), tls=site.nginx.tls,
+    status, _, _ = http_call("POST", site.url + "/login", body="x" * (3 * 1024 * 1024), tls=site.nginx.tls,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 413  # refused by nginx, unread
 
