@@ -1,12 +1,24 @@
 """The proxy and the operator tell an instance that is up from one that is ready, and follow each request in the log."""
 import json
-import sqlite3
+import shutil
 
 import flask_migrate
+import pytest
 from sqlalchemy import text
 
 from outreach.extensions import db
 from tests.browser.conftest import free_port
+from tests.conftest import _make_app
+
+
+@pytest.fixture
+def stamp(app):
+    """Record the schema as migrated to head (as `flask db upgrade` would); the record goes again after the test,
+    since on PostgreSQL the suite's schema is shared by every test."""
+    yield flask_migrate.stamp
+    db.session.rollback()
+    db.session.execute(text("drop table if exists alembic_version"))
+    db.session.commit()
 
 
 def test_healthz_says_the_process_answers(client):
@@ -15,11 +27,11 @@ def test_healthz_says_the_process_answers(client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_readyz_wants_every_migration_applied(app, client):
+def test_readyz_wants_every_migration_applied(app, client, stamp):
     response = client.get("/readyz")  # the suite's schema comes from the models, with no migration recorded
     assert response.status_code == 503
     assert response.get_json()["checks"] == {"database": "ok", "migrations": "not migrated (flask db upgrade)"}
-    flask_migrate.stamp()  # the schema is the head's: say so, as `flask db upgrade` would have
+    stamp()  # the schema is the head's: say so, as `flask db upgrade` would have
     response = client.get("/readyz")
     assert response.status_code == 200, response.get_json()
     assert response.get_json() == {"status": "ready", "checks": {"database": "ok", "migrations": "ok"}}
@@ -30,11 +42,15 @@ def test_readyz_wants_every_migration_applied(app, client):
     assert response.get_json()["checks"]["migrations"] == "not at head (flask db upgrade)"
 
 
-def test_readyz_fails_while_the_database_is_unreachable_and_recovers_when_it_is_back(app, another_app, tmp_path):
-    with app.app_context():
+def test_readyz_fails_while_the_database_is_unreachable_and_recovers_when_it_is_back(tmp_path):
+    ready = _make_app(f"sqlite:///{tmp_path / 'ready.db'}")  # on SQLite whatever the suite's database: a file
+    with ready.app_context():                                  # can be taken away and given back
+        db.create_all()
         flask_migrate.stamp()
+        db.session.remove()
+        db.engine.dispose()
     missing = tmp_path / "not-yet"  # SQLite can't open a file in a folder that is not there
-    instance = another_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing / 'outreach.db'}")
+    instance = _make_app(f"sqlite:///{missing / 'outreach.db'}")
     client = instance.test_client()
     response = client.get("/readyz")
     assert response.status_code == 503
@@ -42,18 +58,15 @@ def test_readyz_fails_while_the_database_is_unreachable_and_recovers_when_it_is_
                                                                      "migrations": "unknown"}}
     assert client.get("/healthz").status_code == 200  # up, not ready: a restart would not help
     missing.mkdir()
-    with sqlite3.connect(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")) as source, \
-            sqlite3.connect(missing / "outreach.db") as copy:
-        source.backup(copy)  # what the WAL holds too
-    copy.close()
-    source.close()
+    shutil.copy(tmp_path / "ready.db", missing / "outreach.db")
     response = client.get("/readyz")
     assert response.status_code == 200, response.get_json()
+    with instance.app_context():
+        db.engine.dispose()
 
 
-def test_readyz_asks_redis_when_the_limits_are_counted_there(app, another_app):
-    with app.app_context():
-        flask_migrate.stamp()
+def test_readyz_asks_redis_when_the_limits_are_counted_there(another_app, stamp):
+    stamp()
     nowhere = another_app(RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}")
     response = nowhere.test_client().get("/readyz")
     assert response.status_code == 503
