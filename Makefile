@@ -8,7 +8,7 @@ export FLASK_APP := wsgi
 # PostgreSQL for the second pass of the suite; unreachable -> those tests skip with the reason.
 export TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test check-migrations install clean bench
+.PHONY: run serve test check-migrations install clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ run: $(VENV)/.installed
 	$(BIN)/flask seed-demo --if-empty
 	@echo "Outreach is at http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The production way: gunicorn with gunicorn.conf.py (workers, timeouts, graceful stop), on BIND.
+# No demo data: a real site imports its own (README, "Starting a real organisation").
+serve: $(VENV)/.installed
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+	@echo "Outreach (gunicorn) is at http://$${BIND:-127.0.0.1:8000}/ (Ctrl-C stops it)"
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 test: $(VENV)/.installed-test check-migrations
 	$(BIN)/pytest

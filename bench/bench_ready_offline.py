@@ -203,7 +203,7 @@ def first_visit(server: LiveServer) -> None:
     opener = opener_for(server.url)
     opener.addheaders = [("Accept-Encoding", "gzip")]
     home = gzip.decompress(opener.open(server.url + "/").read()).decode()
-    statics = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', home)
+    statics = re.findall(r'(?:href|src)="(/static/[^"?]+\.(?:css|js)(?:\?v=[0-9a-f]+)?)"', home)
     static_kb = sum(len(opener.open(server.url + s).read()) for s in statics) / 1024
     walk = re.search(r'href="(/estates/\d+)"', home).group(1)
     print(f"A worker's first visit (HTML + CSS + JS as sent, gzip): walk list {walk} "

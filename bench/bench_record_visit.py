@@ -100,7 +100,7 @@ def over_http(path: Path, doors: list[int], worker_id: str) -> dict | None:
         return None
     port = free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{path}", "SECRET_KEY": "bench",
-           "RATELIMIT_LOGIN": "1000 per minute", "OUTREACH_BENCH_BARE": "1"}
+           "RATELIMIT_LOGIN": "1000 per minute", "OUTREACH_BENCH_BARE": "1", "LOG_LEVEL": "warning"}
     server = subprocess.Popen([gunicorn, "--workers", "1", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
                                "bench.bare_app:app"], cwd=ROOT, env=env)
     try:

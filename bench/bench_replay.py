@@ -4,6 +4,11 @@ Each phone is a signed-in worker whose outbox holds 200 visits; it sends them in
 X-Outreach-Replay, and sends 10% of them a second time (a reply lost on the way back). Served by
 gunicorn (4 workers, as in production) on SQLite or PostgreSQL. DESIGN's bar: p95 under 300 ms.
 Run: .venv/bin/python bench/bench_replay.py [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+
+With --nginx (PostgreSQL only), the production shape of deploy/: nginx over HTTPS in front of gunicorn
+instances (tests/deployment.py). The same replay runs twice, on one instance and then on two, and in the
+second run one instance is SIGKILLed half-way and started again; the figures say whether a second instance
+helps on this machine, and that no visit was lost or stored twice (issue 14's bar: p95 under 150 ms).
 """
 import argparse
 import http.client
@@ -90,11 +95,126 @@ def phone(args) -> list[float]:
     return times
 
 
+def phone_through_nginx(args) -> tuple[list[float], int]:
+    """One phone replaying through nginx; each request's time, and how many sends it had to try again."""
+    base, cafile, email, doors, password = args
+    import ssl
+
+    from tests.deployment import Client
+    rng = random.Random(email)
+    client = Client(base, ssl.create_default_context(cafile=cafile))
+    assert client.sign_in(email, password) == 303
+    start = datetime.now(timezone.utc) - timedelta(hours=3)
+    outbox = [(door, {"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "outcome": "no_answer",
+                      "recorded_at": (start + timedelta(seconds=40 * i)).isoformat()})
+              for i, door in enumerate(doors)]
+    times, retries = [], 0
+    for door, fields in outbox + [item for item in outbox if rng.random() < RESENDS]:
+        while True:  # as the outbox does: a 5xx or no answer keeps the record, and it is sent again
+            began = time.perf_counter()
+            try:
+                status = client.record(door, fields)
+            except OSError:
+                status = 0
+            times.append(time.perf_counter() - began)
+            if status in (200, 201):
+                break
+            assert status == 0 or status >= 500, status
+            retries += 1
+            time.sleep(0.2)
+    return times, retries
+
+
+def replay_through_nginx(site_url: str, cafile: str, phones, kill=None) -> tuple[list[float], int, float]:
+    """Every phone at once; kill(), if given, runs in the middle. (times, retries, elapsed seconds)."""
+    from tests import factories
+    began = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=10) as pool:
+        futures = [pool.submit(phone_through_nginx, (site_url, cafile, email, doors, factories.PASSWORD))
+                   for email, doors in phones]
+        if kill:
+            kill()
+        results = [future.result() for future in futures]
+    elapsed = time.perf_counter() - began
+    return [t for r in results for t in r[0]], sum(r[1] for r in results), elapsed
+
+
+def main_nginx(options) -> None:
+    """One instance, then two with one killed half-way, behind nginx on PostgreSQL."""
+    from sqlalchemy import create_engine, text
+
+    from tests.deployment import Instance, Nginx, fresh_postgres, sqlalchemy, wait_until
+    tmp = Path(tempfile.mkdtemp())
+    settings = {"RATELIMIT_LOGIN": "100000 per minute", "RATELIMIT_STORAGE_URI": options.redis,
+                "RATELIMIT_KEY_PREFIX": f"bench-{uuid.uuid4().hex}", "LOG_LEVEL": "warning"}
+    with fresh_postgres(options.postgres, "outreach_bench") as url:
+        phones = build(url)
+        engine = create_engine(sqlalchemy(url))
+
+        def stored():
+            with engine.connect() as conn:
+                return conn.execute(text("select count(*), count(distinct uuid) from visit")).one()
+        one = Instance("one", url, tmp, workers=options.workers, **settings).start()
+        two = Instance("two", url, tmp, workers=options.workers, **settings)
+        runs = []
+        try:
+            for label, instances in (("one instance", [one]), ("two instances", [one, two])):
+                with engine.begin() as conn:
+                    conn.execute(text("delete from visit"))
+                if two in instances:
+                    two.start()
+                proxy = Nginx([i.port for i in instances], tmp / f"nginx-{len(instances)}").start()
+                killed = []
+
+                def kill_one_half_way(killed=killed):
+                    wait_until(lambda: stored()[0] >= PHONES * VISITS // 2, 600, "half the visits stored", 0.05)
+                    one.kill()
+                    killed.append(time.perf_counter())
+                    time.sleep(1)
+                    one.start()
+                try:
+                    times, retries, elapsed = replay_through_nginx(
+                        proxy.url, str(proxy.folder / "cert.pem"), phones,
+                        kill_one_half_way if len(instances) == 2 else None)
+                finally:
+                    proxy.stop()
+                runs.append((label, times, retries, elapsed, stored(), bool(killed)))
+        finally:
+            one.kill()
+            two.kill()
+            engine.dispose()
+    print(f"{PHONES} phones x {VISITS} visits (+{RESENDS:.0%} sent twice) through nginx (HTTPS) on PostgreSQL, "
+          f"gunicorn {options.workers} workers per instance, {os.cpu_count()} CPUs")
+    for label, times, retries, elapsed, (rows, distinct), killed in runs:
+        times.sort()
+        p95 = times[int(0.95 * (len(times) - 1))]
+        print(f"  {label}{', one SIGKILLed half-way and restarted' if killed else ''}: {len(times)} requests in "
+              f"{elapsed:.1f} s ({len(times) / elapsed:.0f}/s), median {statistics.median(times) * 1000:.0f} ms, "
+              f"p95 {p95 * 1000:.0f} ms (target < 150 ms), {retries} sends tried again")
+        print(f"    stored: {rows} visits, {distinct} distinct, expected {PHONES * VISITS}: "
+              f"{PHONES * VISITS - distinct} lost, {rows - distinct} duplicated; "
+              f"load average {os.getloadavg()[0]:.1f}")
+    rate = [len(r[1]) / r[3] for r in runs]
+    print(f"  two instances / one: {rate[1] / rate[0]:.2f}x the requests per second")
+
+
 def main() -> None:
+    global PHONES, VISITS
     parser = argparse.ArgumentParser()
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a database is made and dropped")
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=None, help="gunicorn workers (per instance with --nginx)")
+    parser.add_argument("--nginx", action="store_true", help="through nginx, one instance then two (PostgreSQL)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379", help="Redis for the limits, with --nginx")
+    parser.add_argument("--phones", type=int, default=PHONES)
+    parser.add_argument("--visits", type=int, default=VISITS)
     options = parser.parse_args()
+    PHONES, VISITS = options.phones, options.visits
+    if options.nginx:
+        if not options.postgres:
+            parser.error("--nginx runs on PostgreSQL: give --postgres URL")
+        options.workers = options.workers or 2
+        return main_nginx(options)
+    options.workers = options.workers or 4
     from tests import factories
     tmp = Path(tempfile.mkdtemp())
     admin_engine = None
@@ -114,7 +234,8 @@ def main() -> None:
     port.bind(("127.0.0.1", 0))
     port_number = port.getsockname()[1]
     port.close()
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_LOGIN": "100000 per minute"}
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_LOGIN": "100000 per minute",
+           "LOG_LEVEL": "warning"}  # one JSON line per request would bury the figures
     server = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--workers", str(options.workers),
                                "--bind", f"127.0.0.1:{port_number}", "--log-level", "warning", "wsgi:app"],
                               cwd=ROOT, env=env)

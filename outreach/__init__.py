@@ -38,7 +38,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    # First, so its after-request hook runs last: it compresses the answer every other hook has finished.
+    from .request_log import init_request_log
+    init_request_log(app)  # first: it times everything that runs after it
+    # Next, so its after-request hook runs after every other but the log's: it compresses the finished answer.
     compress.init_app(app)
 
     @app.after_request
@@ -58,8 +60,10 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     from .auth.limits import init_login_limits
     from .headers import init_security_headers
+    from .static_files import init_static_files
     init_login_limits(app)
     init_security_headers(app)
+    init_static_files(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
@@ -99,13 +103,14 @@ def register_blueprints(app: Flask) -> None:
     from .estates.saturation import bp as saturation
     from .estates.walk import bp as estates
     from .funnel.views import bp as funnel
+    from .health.views import bp as health
     from .home.views import bp as home
     from .participants.views import bp as participants
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, pwa, callbacks):
+                      funnel, reports, admin, pwa, callbacks, health):
         app.register_blueprint(blueprint)
 
 

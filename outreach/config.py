@@ -19,7 +19,11 @@ def instance_secret_key(instance: Path) -> str:
 
 
 def _database_url() -> str:
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'outreach.db'}"
+    return sqlalchemy_url(os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'outreach.db'}")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """A database URL as SQLAlchemy wants it: postgres:// and postgresql:// name the psycopg 3 driver."""
     # Hosting platforms still hand out postgres:// URLs; SQLAlchemy wants the driver named.
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://"):]
@@ -40,6 +44,10 @@ def from_environment() -> dict:
     return {
         # None when unset: create_app then keeps one in the instance folder, unless its caller gives one.
         "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        # Keys that signed cookies before the current one (comma-separated), still accepted: SECRET_KEY can be
+        # rotated one instance at a time without signing anyone out (docs/deploy.md). New cookies use SECRET_KEY.
+        "SECRET_KEY_FALLBACKS": [k.strip() for k in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",")
+                                 if k.strip()],
         "SQLALCHEMY_DATABASE_URI": _database_url(),
         "ORG_NAME": os.environ.get("ORG_NAME", "Outreach"),
         "ORG_TIMEZONE": os.environ.get("ORG_TIMEZONE", "Europe/London"),

@@ -34,3 +34,18 @@ def test_without_a_key_one_is_made_once_kept_private_and_used_again(tmp_path, in
     again = make(tmp_path).config["SECRET_KEY"]
     assert first == again and len(first) == 64
     assert (instance / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+
+def test_a_rotated_key_still_accepts_the_cookies_signed_with_the_one_before(client, login_as, another_app,
+                                                                              monkeypatch):
+    login_as("worker")  # signed with the suite's key, "test-secret"
+    cookie = client.get_cookie("session").value
+    def home_with_cookie(app) -> int:
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        return other.get("/").status_code
+    assert home_with_cookie(another_app(SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["test-secret"])) == 200
+    assert home_with_cookie(another_app(SECRET_KEY="new-key")) == 302  # positive control: signed out
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", " test-secret , older ")
+    assert config.from_environment()["SECRET_KEY_FALLBACKS"] == ["test-secret", "older"]

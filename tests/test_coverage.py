@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from outreach.estates.coverage import page as coverage_page_module
 from outreach.estates.coverage.filters import Filters
@@ -16,6 +17,7 @@ from outreach.estates.service import team_workers
 from outreach.models import ANSWERED, KNOCKED, SATURATION_SLOTS, Block, Estate, Participant, Property, Visit, VisitVoid
 from outreach.status import visit_facts_for_estate
 from tests import factories
+from tests.conftest import sign_in
 from tests.factories import doors_of, utc
 
 HX = {"HX-Request": "true"}
@@ -352,3 +354,37 @@ def test_a_workers_phone_does_not_download_the_map_when_the_app_installs(client)
     script = client.get("/sw.js").get_data(as_text=True)
     assert "/static/js/app.js" in script
     assert "leaflet" not in script and "coverage.js" not in script
+
+
+def test_two_instances_on_one_database_give_the_same_fresh_map_data_whichever_answers(world, another_app, db):
+    """The map data's memo is keyed by a version read from the database, so no instance answers from its past."""
+    one, two = another_app(), another_app()
+    worker, lead = one.test_client(), two.test_client()
+    sign_in(worker, world["worker"].email)
+    sign_in(lead, world["lead"].email)
+    url = f"/estates/{world['estate'].id}/coverage.json"
+    door = world["door"]
+
+    def knocks(client, etag=None):
+        response = client.get(url, headers={"If-None-Match": etag} if etag else {})
+        assert response.status_code == 200, "a changed estate is never answered 304"
+        return {d["id"]: d["knocks"] for d in decode(response.get_json())}[door.id], response.headers["ETag"]
+
+    before, etag = knocks(lead)  # the second instance has built, and memoised, the map data
+    assert before == 0 and lead.get(url, headers={"If-None-Match": etag}).status_code == 304
+    response = worker.post(f"/properties/{door.id}/visits", headers=HX, data={
+        "outcome": "no_answer", "uuid": "00000000-0000-4000-8000-0000000000a1",
+        "recorded_at": "2026-03-02T18:01:00Z", "csrf_token": worker.csrf})
+    assert response.status_code == 201
+    after, etag = knocks(lead, etag)
+    assert after == 1
+
+    # Written by a process that shares nothing with these apps but the database: still seen.
+    engine = create_engine(one.config["SQLALCHEMY_DATABASE_URI"])
+    with Session(engine) as elsewhere:
+        elsewhere.add(Visit(uuid="00000000-0000-4000-8000-0000000000a2", property_id=door.id,
+                            worker_id=world["worker"].id, outcome="card_left", time_slot="weekday_evening",
+                            recorded_at=utc(2026, 3, 9, 18, 30), content_hash="x"))
+        elsewhere.commit()
+    engine.dispose()
+    assert knocks(lead, etag)[0] == 2

@@ -44,6 +44,8 @@ NOT_PAGES = {
     "coverage.data": "JSON for the coverage map's script",
     "reports.funnel_csv": "a CSV download",
     "reports.outcomes_csv": "a CSV download",
+    "health.healthz": "JSON for the proxy and the operator: the process is up",
+    "health.readyz": "JSON for the proxy and the operator: database, migrations and Redis ready",
 }
 
 

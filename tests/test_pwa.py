@@ -18,14 +18,14 @@ def test_the_service_worker_is_served_from_the_root_never_cached_by_the_browser(
     assert response.headers["Cache-Control"] == "no-cache"
     script = response.get_data(as_text=True)
     assert re.search(r'var VERSION = "[0-9a-f]{16}";', script)
-    # The helpers shared with the pages, then the outbox, each at the URL of this version.
-    assert re.search(r'importScripts\("/static/js/contract.js\?v=([0-9a-f]{16})", "/static/js/store.js\?v=\1"\);',
-                     script)
+    # The helpers shared with the pages, then the outbox, each at the URL of its content's hash.
+    assert re.search(r'importScripts\("/static/js/contract.js\?v=[0-9a-f]{12}", '
+                     r'"/static/js/store.js\?v=[0-9a-f]{12}"\);', script)
 
 
 def test_the_worker_precaches_every_static_file_pages_use_and_the_offline_page(client):
     script = client.get("/sw.js").get_data(as_text=True)
-    precache = json.loads(re.search(r"var PRECACHE = (\[.*?\]);", script).group(1))
+    precache = [url.split("?v=")[0] for url in json.loads(re.search(r"var PRECACHE = (\[.*?\]);", script).group(1))]
     for url in ("/static/css/app.css", "/static/js/app.js", "/static/js/offline.js", "/static/js/store.js",
                 "/static/js/contract.js", "/static/js/outbox.js",
                 "/static/vendor/htmx-2.0.11/htmx.min.js", "/static/icons/icon-192.png", "/offline",
@@ -121,14 +121,14 @@ def test_waiting_to_send_is_a_page_and_a_fragment(client, world, login_as):
 
 def test_the_waiting_to_send_script_is_loaded_on_that_page_alone(client, world, login_as):
     login_as("worker")
-    script = '<script src="/static/js/outbox.js" defer></script>'
-    assert script in client.get("/outbox").get_data(as_text=True)
+    script = re.compile(r'<script src="/static/js/outbox.js\?v=[0-9a-f]{12}" defer></script>')
+    assert script.search(client.get("/outbox").get_data(as_text=True))
     # Not in the fragment: a boosted visit gets the whole page, and the script with it, once.
-    assert script not in client.get("/outbox", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert not script.search(client.get("/outbox", headers={"HX-Request": "true"}).get_data(as_text=True))
     home = client.get("/").get_data(as_text=True)
     assert "outbox.js" not in home
     for name in ("contract", "store", "app", "offline", "badge", "signout", "ready"):
-        assert f'<script src="/static/js/{name}.js" defer></script>' in home
+        assert re.search(f'<script src="/static/js/{name}.js\\?v=[0-9a-f]{{12}}" defer></script>', home)
 
 
 def test_the_session_check_gives_the_replay_who_is_signed_in_and_a_fresh_token(client, world, login_as):

@@ -50,15 +50,15 @@ def worker_version() -> str:
 
 
 def precache_urls() -> list[str]:
-    """The static files and the offline page, fetched when a new worker installs."""
+    """The static files (each URL with its content's hash) and the offline page, fetched when a new worker installs."""
     root = Path(current_app.static_folder)
     urls = [url_for("static", filename=p.relative_to(root).as_posix()) for p in static_files()]
     return [*urls, url_for("pwa.offline"), url_for("pwa.manifest")]
 
 
-def worker_imports(version: str) -> list[str]:
-    """The URLs of the scripts the worker imports, new for each version (none is fetched from an old cache)."""
-    return [url_for("static", filename=name, v=version) for name in WORKER_IMPORTS]
+def worker_imports() -> list[str]:
+    """The URLs of the scripts the worker imports, each with its content's hash (none is fetched from an old cache)."""
+    return [url_for("static", filename=name) for name in WORKER_IMPORTS]
 
 
 def offline_urls() -> dict[str, str]:

@@ -26,7 +26,7 @@ def service_worker():
     """The service worker, from the site root so it controls every page; never cached by the browser."""
     version = worker_version()
     body = render_template("pwa/sw.js", version=version, precache=precache_urls(),
-                           imports=worker_imports(version), urls=offline_urls(), limits=phone_limits())
+                           imports=worker_imports(), urls=offline_urls(), limits=phone_limits())
     response = make_response(body)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "no-cache"

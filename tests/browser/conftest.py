@@ -6,6 +6,7 @@ Without Chromium these tests skip with the reason, unless REQUIRE_BROWSER=1 (CI)
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -158,10 +159,9 @@ def live_server(make_server) -> LiveServer:
     return make_server()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """A Chromium of each module's own: one that ran every earlier story (their workers, caches and
-    processes) slowed a later story's sign-in past its timeout on a busy machine; starting one costs ~1 s."""
+@contextlib.contextmanager
+def chromium(*extra_args: str):
+    """Debian's Chromium, headless; skipped loudly when it is missing (failed with REQUIRE_BROWSER=1)."""
     missing = _browser_missing()
     if missing:
         if REQUIRE_BROWSER:
@@ -169,9 +169,17 @@ def browser():
         pytest.skip(f"BROWSER TESTS SKIPPED: {missing}")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*LAUNCH_ARGS, *extra_args], headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A Chromium of each module's own: one that ran every earlier story (their workers, caches and
+    processes) slowed a later story's sign-in past its timeout on a busy machine; starting one costs ~1 s."""
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

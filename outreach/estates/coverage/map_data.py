@@ -76,6 +76,8 @@ def data_version(estate: Estate, filters: Filters) -> str:
 
 # The last few map data bodies, by version: the version covers every input, so an entry is never stale,
 # so a lead reloading the page, or a manager looking at the same estate, skips the rebuild (per process).
+# The version is read from the database on every request, never kept by the process: with several
+# instances, a visit stored through one changes the version every other one reads next.
 _MEMO: OrderedDict[str, bytes] = OrderedDict()
 _MEMO_SIZE = 16
 _MEMO_LOCK = threading.Lock()
