@@ -322,13 +322,15 @@ function savePack(request) {
             }
             var lines = (rest + decoder.decode(chunk.value, {stream: true})).split("\n");
             rest = lines.pop();
-            return lines.reduce(function (chain, line) {
-              return chain.then(function () {
-                var door = JSON.parse(line);
-                if (door.done) return out.enqueue(encoder.encode("done\n"));
-                return saveDoor(door, user).then(function () { out.enqueue(encoder.encode(door.door + "\n")); });
-              });
-            }, Promise.resolve()).then(pump);
+            // The doors that arrived together are saved together (a cache write waits on the disk).
+            return Promise.all(lines.map(function (line) {
+              var door = JSON.parse(line);
+              if (door.done) return "done";
+              return saveDoor(door, user).then(function () { return door.door; });
+            })).then(function (saved) {
+              saved.forEach(function (what) { out.enqueue(encoder.encode(what + "\n")); });
+              return pump();
+            });
           });
         }
         return pump().catch(function (error) {
