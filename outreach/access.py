@@ -122,9 +122,25 @@ def may_void(user, visit: Visit, estate: Estate) -> bool:
 
 # --- Participants -----------------------------------------------------------------------------------
 
+def handles_data_protection(user) -> bool:
+    """Subject access, erasure, restriction, retention and restricted records are the admin's (the DPO's role)."""
+    return user.role == "admin"
+
+
+def processing_allowed():
+    """A SQL condition on Participant: neither restricted nor erased, so shown in lists, searches and checks."""
+    return Participant.restricted_at.is_(None) & Participant.erased_at.is_(None)
+
+
 def visible_participants(user):
-    """A select of participants `user` may see: their team's estates; managers and admin all."""
-    return select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
+    """A select of participants `user` may see: their team's estates; managers and admin all.
+
+    A restricted or erased participant is left out for everyone but the admin, who handles them.
+    """
+    stmt = select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
+    if not handles_data_protection(user):
+        stmt = stmt.where(processing_allowed())
+    return stmt
 
 
 def visible_participant(user, participant_id: int | None) -> Participant | None:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import case, func, or_, select
 
-from ..access import visible_participants
+from ..access import processing_allowed, visible_participants
 from ..clock import org_timezone, utcnow
 from ..database import store_once
 from ..extensions import db
@@ -198,7 +198,8 @@ def find_duplicate(data: SignUpInput) -> int | None:
     """The earliest participant who may be the same person: same name at the same door, or same phone/email.
 
     A match in the signing-up team comes first, so the team sees the duplicate it can resolve; a match
-    only in another team is still flagged, for managers who see both (never named to the team).
+    only in another team is still flagged, for managers who see both (never named to the team). A restricted
+    or erased person is never matched: a restricted record may not be used, an erased one holds nothing.
     """
     team_id = db.session.scalar(select(Estate.team_id).where(Estate.id == data.estate_id))
     same = []
@@ -214,7 +215,7 @@ def find_duplicate(data: SignUpInput) -> int | None:
         return None
     own_team_first = case((Estate.team_id == team_id, 0), else_=1)
     return db.session.scalar(select(Participant.id).join(Estate, Participant.estate_id == Estate.id)
-                             .where(or_(*same)).order_by(own_team_first, Participant.id).limit(1))
+                             .where(or_(*same), processing_allowed()).order_by(own_team_first, Participant.id).limit(1))
 
 
 def possible_duplicates(user) -> list[Participant]:

@@ -31,6 +31,7 @@ from ..models import (
     STATUS_AT_SIGNUP,
     Participant,
 )
+from ..privacy import access_log
 from ..properties.service import VisitConflict, WrongAuthor
 from ..properties.views import next_door_to_cover
 from ..status import status_for_property
@@ -61,6 +62,8 @@ def index():
         stmt = stmt.where((Participant.first_name + " " + Participant.last_name).ilike(like))
     participants = db.session.scalars(stmt.options(selectinload(Participant.stage_events),
                                                    selectinload(Participant.estate)).limit(200)).all()
+    if query:
+        access_log.record_search(current_user, query, len(participants))
     stages = {p.id: current_stage(p) for p in participants}
     return render("participants/index.html", "participants/_list.html", participants=participants,
                   stages=stages, duplicates=possible_duplicates(current_user), query=query, **CODE_LISTS)
@@ -169,6 +172,7 @@ def _journey_context(participant: Participant, **extra) -> dict:
 def show(participant_id: int):
     """The participant's journey: stages, sessions, referrals and consents, with the forms to add to it."""
     participant = get_participant_or_404(current_user, participant_id)
+    access_log.record_view(current_user, participant)
     return render("participants/show.html", "participants/_journey.html", **_journey_context(participant))
 
 
