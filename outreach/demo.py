@@ -36,7 +36,7 @@ from .models import (
     Visit,
 )
 from .participants.journey import SESSION_TOPICS
-from .participants.signup import WORDING_VERSION
+from .participants.wording import WORDING_VERSION
 
 DEMO_PASSWORD = "demo-outreach-2026"
 

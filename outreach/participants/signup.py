@@ -38,10 +38,8 @@ from ..models import (
 from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
 from ..validation import Fields
 from .input import NAME_MAX, ParticipantInvalid
+from .wording import WORDING_VERSION
 
-# The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
-# Change both together: a record says which wording the resident agreed to.
-WORDING_VERSION = "2026-11-v1"
 # The visit recorded with a sign-up gets a UUID derived from the participant's, so a replay finds it again.
 VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
 

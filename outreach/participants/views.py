@@ -39,7 +39,8 @@ from ..validation import whole_number
 from . import consent, journey
 from .input import ParticipantInvalid
 from .journey import SESSION_TOPICS, current_stage, timeline
-from .signup import WORDING_VERSION, ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
+from .signup import ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
+from .wording import WORDING_VERSION, WORDINGS
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 
@@ -47,7 +48,7 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
               "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
-              "WORDING_VERSION": WORDING_VERSION}
+              "WORDING_VERSION": WORDING_VERSION, "WORDINGS": WORDINGS}
 
 
 @bp.route("/", methods=["GET", "POST"])
