@@ -90,10 +90,11 @@ def register_blueprints(app: Flask) -> None:
     from .home.views import bp as home
     from .participants.views import bp as participants
     from .properties.views import bp as properties
+    from .privacy.views import bp as privacy
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, pwa, callbacks):
+                      funnel, reports, admin, privacy, pwa, callbacks):
         app.register_blueprint(blueprint)
 
 

@@ -43,6 +43,7 @@ NOT_PAGES = {
     "coverage.data": "JSON for the coverage map's script",
     "reports.funnel_csv": "a CSV download",
     "reports.outcomes_csv": "a CSV download",
+    "privacy.export_file": "a JSON download: the subject access export as a file",
 }
 
 
@@ -173,6 +174,8 @@ PAGES = [
     Page("participants.new", "participants/new.html", "participants/_sign_up_form.html",
          Visit("worker", lambda w: {"property": w["door"].id}),
          Visit("manager", nothing), Visit("worker", lambda w: {"property": w["other_door"].id})),
+    Page("privacy.export_page", "privacy/subject_access.html", None, Visit("admin", own_participant),
+         Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
     Page("participants.show", "participants/show.html", "participants/_journey.html",
          Visit("worker", own_participant), "whoever may not see a participant is told it is not found",
          Visit("worker", other_participant)),

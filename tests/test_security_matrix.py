@@ -68,7 +68,7 @@ TABLE: dict[tuple[str, str], Rule] = {
         ("admin.new_estate", "POST"), ("admin.new_user", "GET"), ("admin.reset_password", "POST"),
         ("admin.set_user_active", "POST"), ("admin.team", "GET"), ("admin.team", "POST"), ("admin.teams", "GET"),
         ("admin.teams", "POST"), ("admin.upload", "POST"), ("admin.user", "GET"), ("admin.user", "POST"),
-        ("admin.users", "GET")]},
+        ("admin.users", "GET"), ("privacy.export_page", "GET"), ("privacy.export_file", "GET")]},
     ("assignments.index", "GET"): Rule(LEAD_PAGES, "team"),
     ("assignments.create", "POST"): Rule(LEADS, "team"),
     ("assignments.end", "POST"): Rule(LEADS, "team"),

@@ -10,6 +10,7 @@ from ..access import (
     contact_visible,
     get_participant_or_404,
     get_property_or_404,
+    handles_data_protection,
     visible_estates,
     visible_participant,
     visible_participants,
@@ -159,6 +160,7 @@ def _journey_context(participant: Participant, **extra) -> dict:
                "show_contact": contact_visible(current_user, participant),
                "can_work": can_work_with(current_user, participant),
                "can_withdraw": can_withdraw_consent(current_user, participant),
+               "data_protection": handles_data_protection(current_user),
                # Named only to those who may see it: a match in another team stays unknown to a worker.
                "duplicate_of": visible_participant(current_user, participant.possible_duplicate_of_id),
                "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
