@@ -89,8 +89,8 @@ def register_blueprints(app: Flask) -> None:
     from .funnel.views import bp as funnel
     from .home.views import bp as home
     from .participants.views import bp as participants
-    from .properties.views import bp as properties
     from .privacy.views import bp as privacy
+    from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
