@@ -546,7 +546,7 @@ AUDIT_ACTIONS = frozenset({
     "sign_in.end", "sign_in.end_all",
     "consent.withdraw",
     "participants.export", "participants.search",
-    "participant.view", "participant.export",
+    "participant.view", "participant.export", "participant.erase",
 })
 # Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
 RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}

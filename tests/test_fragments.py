@@ -176,6 +176,8 @@ PAGES = [
          Visit("manager", nothing), Visit("worker", lambda w: {"property": w["other_door"].id})),
     Page("privacy.export_page", "privacy/subject_access.html", None, Visit("admin", own_participant),
          Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
+    Page("privacy.erase", "privacy/erase.html", "privacy/_erase.html", Visit("admin", own_participant),
+         Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
     Page("participants.show", "participants/show.html", "participants/_journey.html",
          Visit("worker", own_participant), "whoever may not see a participant is told it is not found",
          Visit("worker", other_participant)),

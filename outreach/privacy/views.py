@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort
+from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import get_participant_or_404, handles_data_protection
 from ..htmx import render
-from . import access_log
+from . import access_log, erasure
 from .export import SECTIONS, subject_access
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
@@ -41,3 +41,29 @@ def export_file(participant_id: int):
     response = Response(json.dumps(export, indent=2, ensure_ascii=False), mimetype="application/json")
     response.headers["Content-Disposition"] = f'attachment; filename="subject-access-{participant.id}.json"'
     return response
+
+
+def _erase_form(participant, status=200, errors=None, form=None):
+    return render("privacy/erase.html", "privacy/_erase.html", status, participant=participant,
+                  notes=erasure.notes_at_their_door(participant), errors=errors or {},
+                  form=form if form is not None else {}, chosen=form.getlist("visits") if form else [],
+                  confirm_word=erasure.CONFIRM_WORD)
+
+
+@bp.route("/participants/<int:participant_id>/erase", methods=["GET", "POST"])
+def erase(participant_id: int):
+    """Erase a participant: a reason and a typed confirmation; the anonymous record stays, counted."""
+    participant = get_participant_or_404(current_user, participant_id)
+    if participant.erased_at is not None:
+        flash("This participant was already erased.")
+        return redirect(url_for("participants.show", participant_id=participant.id), code=303)
+    if request.method == "GET":
+        return _erase_form(participant)
+    try:
+        data = erasure.parse_erasure(participant, request.form)
+    except erasure.ErasureInvalid as invalid:
+        return _erase_form(participant, 422, invalid.errors, request.form)
+    done = erasure.erase(current_user, participant, data)
+    flash(f"Participant {participant_id} is erased: their personal details are gone, their counts stay."
+          if done else "This participant was already erased.")
+    return redirect(url_for("participants.show", participant_id=participant_id), code=303)
