@@ -544,9 +544,10 @@ AUDIT_ACTIONS = frozenset({
     "assignment.create", "assignment.withdraw", "assignment.end",
     "visit.void", "call_back.close",
     "sign_in.end", "sign_in.end_all",
-    "consent.withdraw",
+    "consent.withdraw", "consent.give",
     "participants.export", "participants.search",
     "participant.view", "participant.export", "participant.erase",
+    "participant.restrict", "participant.unrestrict",
 })
 # Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
 RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}

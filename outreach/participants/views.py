@@ -26,6 +26,7 @@ from ..models import (
     CONSENT_METHODS,
     EVIDENCE,
     INTERESTS,
+    RESTRICTIONS,
     SOURCES,
     SPECIAL_CATEGORY_BARRIERS,
     STAGES,
@@ -49,7 +50,7 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
               "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
-              "WORDING_VERSION": WORDING_VERSION, "WORDINGS": WORDINGS}
+              "WORDING_VERSION": WORDING_VERSION, "WORDINGS": WORDINGS, "RESTRICTIONS": RESTRICTIONS}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -179,9 +180,9 @@ def show(participant_id: int):
     return render("participants/show.html", "participants/_journey.html", **_journey_context(participant))
 
 
-def _journey_post(participant_id: int, form_name: str, action, success: str, *, withdraw=False):
+def _journey_post(participant_id: int, form_name: str, action, success: str, *, about_consent=False):
     participant = get_participant_or_404(current_user, participant_id)
-    allowed = (can_withdraw_consent if withdraw else can_work_with)(current_user, participant)
+    allowed = (can_withdraw_consent if about_consent else can_work_with)(current_user, participant)
     if not allowed:
         abort(403)
     try:
@@ -228,4 +229,13 @@ def withdraw_consent(participant_id: int, consent_id: int):
     """Withdraw one consent; who did it and when are recorded."""
     return _journey_post(participant_id, "withdraw",
                          lambda p: consent.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
-                         "Consent withdrawn.", withdraw=True)
+                         "Consent withdrawn.", about_consent=True)
+
+
+@bp.post("/<int:participant_id>/consents")
+@login_required
+def give_consent(participant_id: int):
+    """Record a consent given after sign-up (consent to data processing again lifts its restriction)."""
+    return _journey_post(participant_id, "consent",
+                         lambda p: consent.give_consent(current_user, p, request.form), "Consent recorded.",
+                         about_consent=True)

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from ..access import get_participant_or_404, handles_data_protection
 from ..htmx import render
-from . import access_log, erasure
+from . import access_log, erasure, restriction
 from .export import SECTIONS, subject_access
 
 bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
@@ -67,3 +67,25 @@ def erase(participant_id: int):
     flash(f"Participant {participant_id} is erased: their personal details are gone, their counts stay."
           if done else "This participant was already erased.")
     return redirect(url_for("participants.show", participant_id=participant_id), code=303)
+
+
+@bp.post("/participants/<int:participant_id>/restrict")
+def restrict(participant_id: int):
+    """Restrict a disputed record: hidden from lists, searches and exports, still counted."""
+    participant = get_participant_or_404(current_user, participant_id)
+    try:
+        restriction.restrict(current_user, participant, request.form)
+    except restriction.RestrictionInvalid as invalid:
+        flash(invalid.errors["note"])
+        return redirect(url_for("participants.show", participant_id=participant.id), code=303)
+    flash("Restricted: only admins can open this record now. It still counts in the figures.")
+    return redirect(url_for("participants.show", participant_id=participant.id), code=303)
+
+
+@bp.post("/participants/<int:participant_id>/lift")
+def lift(participant_id: int):
+    """Lift a restriction: the record is back in lists and searches."""
+    participant = get_participant_or_404(current_user, participant_id)
+    restriction.lift(current_user, participant)
+    flash("The restriction is lifted.")
+    return redirect(url_for("participants.show", participant_id=participant.id), code=303)
