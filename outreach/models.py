@@ -548,6 +548,7 @@ AUDIT_ACTIONS = frozenset({
     "participants.export", "participants.search",
     "participant.view", "participant.export", "participant.erase",
     "participant.restrict", "participant.unrestrict",
+    "retention.purge",
 })
 # Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
 RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}

@@ -7,11 +7,14 @@ from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import get_participant_or_404, handles_data_protection
+from ..clock import utcnow
 from ..htmx import render
-from . import access_log, erasure, restriction
+from . import access_log, erasure, restriction, retention
+from .commands import register as register_commands
 from .export import SECTIONS, subject_access
 
-bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)
+bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)  # flask purge-expired
+register_commands(bp)
 
 
 @bp.before_request
@@ -89,3 +92,12 @@ def lift(participant_id: int):
     restriction.lift(current_user, participant)
     flash("The restriction is lifted.")
     return redirect(url_for("participants.show", participant_id=participant.id), code=303)
+
+
+@bp.get("/retention")
+def retention_page():
+    """The retention schedule in force, what is past its time now, and what falls due in the next 30 days."""
+    now = utcnow()
+    due_now, due_soon = retention.due_soon(now)
+    return render("privacy/retention.html", "privacy/_retention.html", due_now=due_now, due_soon=due_soon,
+                  cutoffs=retention.cutoffs(now), days=retention.DUE_SOON_DAYS)
