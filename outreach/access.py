@@ -168,9 +168,24 @@ def can_withdraw_consent(user, participant: Participant) -> bool:
     return user.role == "admin" or can_work_with(user, participant)
 
 
+def sees_personal_details(user, participant: Participant) -> bool:
+    """Need to know: health barriers and contact details are for the caseworker, the team's lead and admins.
+
+    Other workers of the team see the name and stage; managers see journeys without them.
+    """
+    return (user.role == "admin" or (participant.caseworker_id is not None and participant.caseworker_id == user.id)
+            or (participant.estate is not None and can_lead(user, participant.estate)))
+
+
 def contact_visible(user, participant: Participant) -> bool:
-    """Contact details show only while consent to contact stands; the data-protection role (admin) always."""
-    return user.role == "admin" or active_consent(participant, "contact") is not None
+    """Contact details show to those who need to know while consent to contact stands; admins always."""
+    return user.role == "admin" or (sees_personal_details(user, participant)
+                                    and active_consent(participant, "contact") is not None)
+
+
+def may_change_caseworker(user, participant: Participant) -> bool:
+    """The lead of the participant's team changes their caseworker."""
+    return participant.estate is not None and can_lead(user, participant.estate)
 
 
 def is_admin(user) -> bool:

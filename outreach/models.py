@@ -396,6 +396,8 @@ class Participant(db.Model):
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))  # the signed_up visit, if any
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The worker responsible for them (at first, who signed them up); each change is a CaseworkerChange.
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -422,6 +424,7 @@ class Participant(db.Model):
     estate: Mapped[Estate | None] = relationship()
     property: Mapped[Property | None] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    caseworker: Mapped[User | None] = relationship(foreign_keys=[caseworker_id])
     consents: Mapped[list[ConsentRecord]] = relationship(back_populates="participant",
                                                            order_by="ConsentRecord.recorded_at")
     stage_events: Mapped[list[StageEvent]] = relationship(back_populates="participant",
@@ -446,6 +449,19 @@ class ConsentRecord(db.Model):
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
     participant: Mapped[Participant] = relationship(back_populates="consents")
+
+
+class CaseworkerChange(db.Model):
+    """A dated change of a participant's caseworker, by the team's lead: changes of advisor drive drop-out,
+    so they stay visible on the journey."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    caseworker_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class StageEvent(db.Model):

@@ -100,6 +100,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("participants.change_stage", "POST"): Rule(TEAM_WORKERS, "team"),
     ("participants.withdraw_consent", "POST"): Rule(TEAM_WORKERS | {A}, "team"),
     ("participants.give_consent", "POST"): Rule(TEAM_WORKERS | {A}, "team"),
+    ("participants.change_caseworker", "POST"): Rule(LEADS, "team"),
     ("properties.door", "GET"): TEAM_PAGE,
     ("properties.record", "POST"): Rule(TEAM_WORKERS, "team"),
     ("properties.void", "POST"): Rule(TEAM_WORKERS, "team"),

@@ -169,7 +169,8 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
             db.session.flush()
         participant = Participant(
             uuid=data.uuid, estate_id=data.estate_id, property_id=data.property_id,
-            visit_id=visit.id if visit else None, created_by_id=user.id, first_name=data.first_name,
+            visit_id=visit.id if visit else None, created_by_id=user.id, caseworker_id=user.id,
+            first_name=data.first_name,
             last_name=data.last_name, phone=data.phone, email=data.email,
             preferred_contact=data.preferred_contact, age_band=data.age_band, source=data.source,
             status_at_signup=data.status_at_signup, barriers=list(data.barriers),

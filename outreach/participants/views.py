@@ -11,6 +11,8 @@ from ..access import (
     get_participant_or_404,
     get_property_or_404,
     handles_data_protection,
+    may_change_caseworker,
+    sees_personal_details,
     visible_estates,
     visible_participant,
     visible_participants,
@@ -38,7 +40,7 @@ from ..properties.service import VisitConflict, WrongAuthor
 from ..properties.views import next_door_to_cover
 from ..status import status_for_property
 from ..validation import whole_number
-from . import consent, journey
+from . import caseworker, consent, journey
 from .input import ParticipantInvalid
 from .journey import SESSION_TOPICS, current_stage, timeline
 from .signup import ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
@@ -159,6 +161,11 @@ def _journey_context(participant: Participant, **extra) -> dict:
     context = {"participant": participant, "timeline": timeline(participant),
                "stage": current_stage(participant),
                "show_contact": contact_visible(current_user, participant),
+               "contact_consent": consent.active_consent(participant, "contact") is not None,
+               "show_health": sees_personal_details(current_user, participant),
+               "may_change_caseworker": may_change_caseworker(current_user, participant),
+               "team_workers": caseworker.team_workers(participant),
+               "caseworker_changes": len(caseworker.changes(participant)),
                "can_work": can_work_with(current_user, participant),
                "can_withdraw": can_withdraw_consent(current_user, participant),
                "data_protection": handles_data_protection(current_user),
@@ -239,3 +246,24 @@ def give_consent(participant_id: int):
     return _journey_post(participant_id, "consent",
                          lambda p: consent.give_consent(current_user, p, request.form), "Consent recorded.",
                          about_consent=True)
+
+
+@bp.post("/<int:participant_id>/caseworker")
+@login_required
+def change_caseworker(participant_id: int):
+    """The team's lead gives the participant another caseworker (a dated record)."""
+    participant = get_participant_or_404(current_user, participant_id)
+    if not may_change_caseworker(current_user, participant):
+        abort(403)
+    try:
+        caseworker.change_caseworker(current_user, participant, request.form)
+    except ParticipantInvalid as invalid:
+        return render("participants/show.html", "participants/_journey.html", status_code=422,
+                      **_journey_context(participant, errors=invalid.errors, form=request.form,
+                                         form_name="caseworker"))
+    db.session.refresh(participant)
+    if answers_in_place():
+        return render("participants/show.html", "participants/_journey.html", status_code=201,
+                      **_journey_context(participant, message="Caseworker changed."))
+    flash("Caseworker changed.")
+    return redirect(url_for("participants.show", participant_id=participant.id), code=303)

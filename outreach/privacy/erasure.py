@@ -22,6 +22,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import (
     AuditLog,
+    CaseworkerChange,
     ConsentRecord,
     Participant,
     Referral,
@@ -123,6 +124,7 @@ def anonymise(participant: Participant, visit_ids=()) -> bool:
     db.session.execute(update(StageEvent).where(StageEvent.participant_id == pid).values(reason=None))
     db.session.execute(update(Referral).where(Referral.participant_id == pid).values(outcome=None))
     db.session.execute(update(ConsentRecord).where(ConsentRecord.participant_id == pid).values(withdrawal_reason=None))
+    db.session.execute(update(CaseworkerChange).where(CaseworkerChange.participant_id == pid).values(reason=None))
     if visit_ids:
         db.session.execute(update(Visit).where(Visit.id.in_(visit_ids)).values(notes=None))
     db.session.expire_all()

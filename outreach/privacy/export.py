@@ -19,6 +19,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import (
     AuditLog,
+    CaseworkerChange,
     ConsentRecord,
     Participant,
     Property,
@@ -48,12 +49,14 @@ SECTIONS: dict[str, Section] = {
     "stage_event": Section("Stages of the journey", StageEvent, StageEvent.participant_id),
     "support_session": Section("1-2-1 support sessions", SupportSession, SupportSession.participant_id),
     "referral": Section("Referrals to partners", Referral, Referral.participant_id),
+    "caseworker_change": Section("Changes of caseworker", CaseworkerChange, CaseworkerChange.participant_id),
 }
 # The participant table refers to itself (possible_duplicate_of_id): the person's own row is the export's
 # first section, and the other record is named by number only.
 SELF = "participant"
 # Columns that name a user: shown with the user's name.
-USER_COLUMNS = frozenset({"created_by_id", "recorded_by_id", "withdrawn_by_id", "worker_id", "referred_by_id"})
+USER_COLUMNS = frozenset({"created_by_id", "recorded_by_id", "withdrawn_by_id", "worker_id", "referred_by_id",
+                          "caseworker_id", "previous_id", "changed_by_id"})
 # Columns that say nothing about the person (how the record is kept, not what it says).
 INTERNAL = frozenset({"content_hash"})
 
