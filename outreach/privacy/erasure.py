@@ -5,8 +5,8 @@ interests, the digest of their sign-up, free text about them (session notes, sta
 outcomes, consent withdrawal reasons, an admin's restriction note) and the notes of the visits at their door
 that the admin selects. Kept, with no one to tie them to: estate, source, age band, work status at sign-up,
 dates, stages, sessions (date, length, topics), referrals (partner, dates) and consents (kind, dates), so
-the funnel and the funders' reports count the same. A search in the audit log whose words name them is
-blanked. The erasure itself is audited: who, when and why, never what.
+the funnel and the funders' reports count the same. A search in the audit log whose words hold their name,
+phone or email is blanked. The erasure itself is audited: who, when and why, never what.
 
 Each step is a conditional UPDATE (`erased_at IS NULL`): two admins, or the retention purge running on two
 instances at once, erase a person once.
@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 
 from ..clock import utcnow
 from ..extensions import db
@@ -38,7 +38,7 @@ from .export import door_visits
 ERASED_NAME = "Erased"
 REASON_MAX = 500
 CONFIRM_WORD = "ERASE"
-# A search shorter than this names no one in particular.
+# A name shorter than this is part of too many words to say a search named them.
 SEARCH_MIN = 3
 
 
@@ -76,28 +76,32 @@ def parse_erasure(participant: Participant, form) -> ErasureInput:
 
 
 def _their_strings(participant: Participant) -> list[str]:
-    return [s.lower() for s in (participant.first_name, participant.last_name, participant.phone, participant.email,
-                                f"{participant.first_name} {participant.last_name}") if s]
-
-
-def _names_them(query: str, strings: list[str]) -> bool:
-    query = query.strip().lower()
-    return len(query) >= SEARCH_MIN and any(query in s or s in query for s in strings)
+    return [s for s in (participant.first_name, participant.last_name, participant.phone, participant.email)
+            if s and len(s) >= SEARCH_MIN]
 
 
 def _blank_audit(participant: Participant) -> int:
-    """Blank the searches that named the person and the notes kept about them; the entries themselves stay."""
+    """Blank the searches that named the person and the notes kept about them; the entries themselves stay.
+
+    A search names them when its words hold their first or last name, phone or email. The log is narrowed in
+    SQL first (the details are JSON, so a name is looked for as JSON writes it), then checked entry by entry.
+    """
     strings = _their_strings(participant)
-    changed = 0
-    searches = db.session.execute(select(AuditLog.id, AuditLog.detail).where(AuditLog.action == "participants.search"))
+    # JSON escapes "Ó" as \u00d3 and "ó" as \u00f3, which SQL's lower() can't equate: look for both cases.
+    written = {json.dumps(case)[1:-1].lower() for s in strings for case in (s.lower(), s.upper())}
+    searches = db.session.execute(select(AuditLog.id, AuditLog.detail).where(
+        AuditLog.action == "participants.search",
+        or_(*(func.lower(AuditLog.detail).contains(w, autoescape=True) for w in written)))) if written else []
     about = db.session.execute(select(AuditLog.id, AuditLog.detail).where(
         AuditLog.target_type == "participant", AuditLog.target_id == str(participant.id),
         AuditLog.detail.is_not(None)))
+    lowered = [s.lower() for s in strings]
+    changed = 0
     for entry_id, detail in [*searches, *about]:
         data = json.loads(detail) if detail else {}
-        if "query" in data and _names_them(str(data["query"]), strings):
+        if "query" in data and any(s in str(data["query"]).lower() for s in lowered):
             data["query"] = "(erased)"
-        elif "note" in data and data["note"]:
+        elif data.get("note"):
             data["note"] = "(erased)"
         else:
             continue
