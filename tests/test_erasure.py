@@ -155,3 +155,18 @@ def test_a_search_for_a_name_written_with_accents_is_blanked_too(client, world, 
     assert client.post(f"/privacy/participants/{p.id}/erase", data=erase_form(client)).status_code == 303
     after = dump_text().lower()
     assert "siân" not in after and "briain" not in after
+
+
+def test_a_sign_up_of_the_erased_person_still_on_a_phone_is_refused_and_stores_nothing(client, world, login_as):
+    login_as("worker")
+    form = {"csrf_token": client.csrf, "uuid": "0b7d6c1e-4f55-4d7a-9a57-6b2f1f0c9e11",
+            "recorded_at": "2026-11-20T10:15:00Z", "first_name": "Aurelia", "last_name": "Quillfeather",
+            "phone": "07700 900111", "preferred_contact": "text", "consent_method": "verbal_at_door",
+            "consents": ["data_processing", "contact"]}
+    url = f"/participants/new?property={world['door'].id}"
+    assert client.post(url, data=form, headers={"X-Outreach-Replay": "1"}).status_code == 201
+    p = db.session.scalar(select(Participant).where(Participant.uuid == form["uuid"]))
+    assert erasure.erase(world["admin"], p, erasure.ErasureInput("Asked in person", ()))
+    again = client.post(url, data=form, headers={"X-Outreach-Replay": "1"})
+    assert again.status_code == 409  # the phone keeps it under Needs attention for the worker to discard
+    assert "Quillfeather" not in dump_text()
