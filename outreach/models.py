@@ -464,6 +464,23 @@ class CaseworkerChange(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
 
 
+class ConsentWording(db.Model):
+    """A version of the consent wording read out at sign-up: the text of each consent kind, dated.
+
+    Versions are only ever added (no page or service edits one), so a consent record's version always names
+    the text the person heard. The version first shipped lives in outreach/participants/wording.py.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    data_processing: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(Text)
+    special_category: Mapped[str] = mapped_column(Text)
+    partner_sharing: Mapped[str] = mapped_column(Text)
+
+
 class StageEvent(db.Model):
     """A dated change of a participant's stage; the current stage is the latest event."""
 
@@ -564,7 +581,7 @@ AUDIT_ACTIONS = frozenset({
     "participants.export", "participants.search",
     "participant.view", "participant.export", "participant.erase",
     "participant.restrict", "participant.unrestrict",
-    "retention.purge",
+    "retention.purge", "consent_wording.create",
 })
 # Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
 RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}

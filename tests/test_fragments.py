@@ -178,6 +178,8 @@ PAGES = [
          Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
     Page("privacy.retention_page", "privacy/retention.html", "privacy/_retention.html", Visit("admin", nothing),
          Visit("worker", nothing), NO_ID),
+    Page("privacy.consent_wording", "privacy/wording.html", "privacy/_wording.html", Visit("admin", nothing),
+         Visit("worker", nothing), NO_ID),
     Page("privacy.erase", "privacy/erase.html", "privacy/_erase.html", Visit("admin", own_participant),
          Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
     Page("participants.show", "participants/show.html", "participants/_journey.html",

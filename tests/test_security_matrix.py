@@ -70,7 +70,7 @@ TABLE: dict[tuple[str, str], Rule] = {
         ("admin.teams", "POST"), ("admin.upload", "POST"), ("admin.user", "GET"), ("admin.user", "POST"),
         ("admin.users", "GET"), ("privacy.export_page", "GET"), ("privacy.export_file", "GET"),
         ("privacy.erase", "GET"), ("privacy.erase", "POST"), ("privacy.restrict", "POST"), ("privacy.lift", "POST"),
-        ("privacy.retention_page", "GET")]},
+        ("privacy.retention_page", "GET"), ("privacy.consent_wording", "GET"), ("privacy.consent_wording", "POST")]},
     ("assignments.index", "GET"): Rule(LEAD_PAGES, "team"),
     ("assignments.create", "POST"): Rule(LEADS, "team"),
     ("assignments.end", "POST"): Rule(LEADS, "team"),

@@ -10,7 +10,7 @@ from ..models import CONSENT_KINDS, CONSENT_METHODS, SPECIAL_CATEGORY_BARRIERS, 
 from ..privacy.restriction import lift_for_new_consent, restrict_for_withdrawn_consent
 from ..validation import Fields
 from .input import TEXT_MAX, ParticipantInvalid
-from .wording import WORDING_VERSION
+from .wording import current_wording
 
 
 def active_consent(participant: Participant, kind: str) -> ConsentRecord | None:
@@ -54,7 +54,7 @@ def give_consent(user: User, participant: Participant, form) -> ConsentRecord:
     fields.check()
     consent = ConsentRecord(participant_id=participant.id, kind=kind, method=method, recorded_by_id=user.id,
                             partner_name=partner if kind == "partner_sharing" else None,
-                            wording_version=WORDING_VERSION)
+                            wording_version=current_wording()[0])
     db.session.add(consent)
     db.session.flush()
     audit(user, "consent.give", participant, kind=kind, consent_id=consent.id)

@@ -38,7 +38,7 @@ from ..models import (
 from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
 from ..validation import Fields
 from .input import NAME_MAX, ParticipantInvalid
-from .wording import WORDING_VERSION
+from .wording import WORDING_VERSION, current_wording, texts_of
 
 # The visit recorded with a sign-up gets a UUID derived from the participant's, so a replay finds it again.
 VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
@@ -80,10 +80,13 @@ class SignUpInput:
     interests: tuple[str, ...]
     method: str
     consents: tuple[ConsentInput, ...] = field(default_factory=tuple)
+    # The wording version the form showed (the phone may have kept the form since): what the consents record.
+    wording_version: str = WORDING_VERSION
 
     def content_hash(self, author_id: int) -> str:
         """A digest of everything the phone decided: a replay must match it exactly."""
-        content = {k: v for k, v in self.__dict__.items() if k not in {"uuid", "consents", "recorded_at"}}
+        content = {k: v for k, v in self.__dict__.items()
+                   if k not in {"uuid", "consents", "recorded_at", "wording_version"}}
         content["recorded_at"] = self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
         content["consents"] = sorted([c.kind, c.partner_name or ""] for c in self.consents)
         content["author"] = author_id
@@ -151,8 +154,10 @@ def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None
     fields.check()
     consents = tuple(ConsentInput(kind, partner if kind == "partner_sharing" else None)
                      for kind in CONSENT_KINDS if kind in given)
+    shown = fields.raw("wording_version")
+    version = shown if shown and texts_of(shown) is not None else current_wording()[0]
     return SignUpInput(uuid, recorded_at, estate.id, prop.id if prop else None, first, last, phone, email,
-                       preferred, age_band, source, status, barriers, interests, method, consents)
+                       preferred, age_band, source, status, barriers, interests, method, consents, version)
 
 
 def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Participant, bool]:
@@ -183,7 +188,7 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
         for consent in data.consents:
             db.session.add(ConsentRecord(participant_id=participant.id, kind=consent.kind,
                                          partner_name=consent.partner_name, method=data.method,
-                                         wording_version=WORDING_VERSION, recorded_at=data.recorded_at,
+                                         wording_version=data.wording_version, recorded_at=data.recorded_at,
                                          recorded_by_id=user.id))
         db.session.add(StageEvent(participant_id=participant.id, stage="signed_up",
                                   occurred_on=data.recorded_at.astimezone(org_timezone()).date(),

@@ -44,7 +44,7 @@ from . import caseworker, consent, journey
 from .input import ParticipantInvalid
 from .journey import SESSION_TOPICS, current_stage, timeline
 from .signup import ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
-from .wording import WORDING_VERSION, WORDINGS
+from .wording import current_wording
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 
@@ -52,7 +52,7 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
               "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
-              "WORDING_VERSION": WORDING_VERSION, "WORDINGS": WORDINGS, "RESTRICTIONS": RESTRICTIONS}
+              "RESTRICTIONS": RESTRICTIONS}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -98,8 +98,10 @@ def _chosen(form) -> dict[str, list[str]]:
 
 
 def _form_context(prop, estates, **extra) -> dict:
-    context = {"property": prop, "next_door": next_door_to_cover(prop) if prop else None,
-               "estates": estates, "errors": {}, "form": {}, "problem": None,
+    wording_version, wording_text = current_wording()
+    context = {"wording_version": wording_version, "wording_text": wording_text, "property": prop,
+               "next_door": next_door_to_cover(prop) if prop else None, "estates": estates, "errors": {}, "form": {},
+               "problem": None,
                "status": status_for_property(prop) if prop else None, **CODE_LISTS}
     context.update(extra)
     context["chosen"] = _chosen(context["form"])
@@ -158,7 +160,7 @@ def _form_problem(prop, estates, status: int, reason: str):
 # --- The journey ---------------------------------------------------------------------------------------
 
 def _journey_context(participant: Participant, **extra) -> dict:
-    context = {"participant": participant, "timeline": timeline(participant),
+    context = {"wording_version": current_wording()[0],"participant": participant, "timeline": timeline(participant),
                "stage": current_stage(participant),
                "show_contact": contact_visible(current_user, participant),
                "contact_consent": consent.active_consent(participant, "contact") is not None,

@@ -9,6 +9,8 @@ from flask_login import current_user, login_required
 from ..access import get_participant_or_404, handles_data_protection
 from ..clock import utcnow
 from ..htmx import render
+from ..models import CONSENT_KINDS
+from ..participants import wording
 from . import access_log, erasure, restriction, retention
 from .commands import register as register_commands
 from .export import SECTIONS, subject_access
@@ -101,3 +103,19 @@ def retention_page():
     due_now, due_soon = retention.due_soon(now)
     return render("privacy/retention.html", "privacy/_retention.html", due_now=due_now, due_soon=due_soon,
                   cutoffs=retention.cutoffs(now), days=retention.DUE_SOON_DAYS)
+
+
+@bp.route("/wording", methods=["GET", "POST"])
+def consent_wording():
+    """The consent wording's versions, newest (current) first, and the form to add one; versions are never edited."""
+    errors, form, status = {}, {}, 200
+    if request.method == "POST":
+        try:
+            added = wording.add_version(current_user, request.form)
+        except wording.WordingInvalid as invalid:
+            errors, form, status = invalid.errors, request.form, 422
+        else:
+            flash(f"Wording version {added.version} added: the sign-up form reads it out from now on.")
+            return redirect(url_for("privacy.consent_wording"), code=303)
+    return render("privacy/wording.html", "privacy/_wording.html", status, versions=wording.versions(),
+                  errors=errors, form=form, kinds=CONSENT_KINDS)
