@@ -7,7 +7,7 @@ getter is here, so a search for a rule finds it in one place.
 """
 from functools import wraps
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select, true
 from sqlalchemy.orm import contains_eager, joinedload
@@ -175,6 +175,12 @@ def sees_personal_details(user, participant: Participant) -> bool:
     """
     return (user.role == "admin" or (participant.caseworker_id is not None and participant.caseworker_id == user.id)
             or (participant.estate is not None and can_lead(user, participant.estate)))
+
+
+def sees_health(user, participant: Participant) -> bool:
+    """Health barriers: who sees personal details, and managers if the organisation grants it (MANAGERS_SEE_HEALTH)."""
+    return sees_personal_details(user, participant) or (user.role == "manager"
+                                                        and current_app.config.get("MANAGERS_SEE_HEALTH", False))
 
 
 def contact_visible(user, participant: Participant) -> bool:

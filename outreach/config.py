@@ -66,6 +66,8 @@ def from_environment() -> dict:
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # Managers see journeys without health barriers unless the organisation grants it (need to know).
+        "MANAGERS_SEE_HEALTH": _bool("MANAGERS_SEE_HEALTH", False),
         # The retention schedule (docs/privacy.md says why each default): `flask purge-expired` applies it.
         # A participant whose journey closed this long ago is anonymised as an erasure would.
         "RETAIN_CLOSED_MONTHS": int(os.environ.get("RETAIN_CLOSED_MONTHS", "24")),

@@ -75,3 +75,10 @@ def test_only_the_teams_lead_changes_it_and_only_to_someone_of_the_team(client, 
     assert response.status_code == 422 and "already their caseworker" in response.get_data(as_text=True)
     assert db.session.scalar(select(CaseworkerChange)) is None
     assert TABLE[("participants.change_caseworker", "POST")] == Rule(frozenset({"lead"}), "team")
+
+
+def test_an_organisation_may_grant_managers_the_health_barriers_but_not_contact_details(app, client, world, login_as):
+    p = person(world)
+    app.config["MANAGERS_SEE_HEALTH"] = True
+    login_as("manager")
+    assert sees(client, p) == {**EVERYTHING, "phone": False, "email": False}
