@@ -1,4 +1,5 @@
-"""The data-protection pages of a participant: subject access export, restriction, erasure; retention. Admins only."""
+"""The data-protection pages (admins only): a participant's subject access export, restriction and erasure;
+retention; consent wording."""
 from __future__ import annotations
 
 import json
