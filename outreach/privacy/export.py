@@ -91,7 +91,8 @@ def door_visits(participant: Participant) -> list[Visit]:
         conditions.append(Visit.id == participant.visit_id)
     if participant.property_id is not None:
         # Someone else's sign-up at the same door is theirs, not this person's.
-        others = select(Participant.visit_id).where(Participant.id != participant.id,
+        others = select(Participant.visit_id).where(Participant.property_id == participant.property_id,
+                                                    Participant.id != participant.id,
                                                     Participant.visit_id.is_not(None))
         conditions.append((Visit.property_id == participant.property_id)
                           & (Visit.recorded_at >= participant.signed_up_at) & Visit.id.not_in(others))
