@@ -106,11 +106,12 @@ def register_blueprints(app: Flask) -> None:
     from .health.views import bp as health
     from .home.views import bp as home
     from .participants.views import bp as participants
+    from .privacy.views import bp as privacy
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, pwa, callbacks, health):
+                      funnel, reports, admin, privacy, pwa, callbacks, health):
         app.register_blueprint(blueprint)
 
 

@@ -7,7 +7,7 @@ getter is here, so a search for a rule finds it in one place.
 """
 from functools import wraps
 
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import select, true
 from sqlalchemy.orm import contains_eager, joinedload
@@ -122,9 +122,25 @@ def may_void(user, visit: Visit, estate: Estate) -> bool:
 
 # --- Participants -----------------------------------------------------------------------------------
 
+def handles_data_protection(user) -> bool:
+    """Subject access, erasure, restriction, retention and restricted records are the admin's (the DPO's role)."""
+    return user.role == "admin"
+
+
+def processing_allowed():
+    """A SQL condition on Participant: neither restricted nor erased, so shown in lists, searches and checks."""
+    return Participant.restricted_at.is_(None) & Participant.erased_at.is_(None)
+
+
 def visible_participants(user):
-    """A select of participants `user` may see: their team's estates; managers and admin all."""
-    return select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
+    """A select of participants `user` may see: their team's estates; managers and admin all.
+
+    A restricted or erased participant is left out for everyone but the admin, who handles them.
+    """
+    stmt = select(Participant).join(Estate, Participant.estate_id == Estate.id).where(estate_scope(user))
+    if not handles_data_protection(user):
+        stmt = stmt.where(processing_allowed())
+    return stmt
 
 
 def visible_participant(user, participant_id: int | None) -> Participant | None:
@@ -152,9 +168,30 @@ def can_withdraw_consent(user, participant: Participant) -> bool:
     return user.role == "admin" or can_work_with(user, participant)
 
 
+def sees_personal_details(user, participant: Participant) -> bool:
+    """Need to know: health barriers and contact details are for the caseworker, the team's lead and admins.
+
+    Other workers of the team see the name and stage; managers see journeys without them.
+    """
+    return (user.role == "admin" or (participant.caseworker_id is not None and participant.caseworker_id == user.id)
+            or (participant.estate is not None and can_lead(user, participant.estate)))
+
+
+def sees_health(user, participant: Participant) -> bool:
+    """Health barriers: who sees personal details, and managers if the organisation grants it (MANAGERS_SEE_HEALTH)."""
+    return sees_personal_details(user, participant) or (user.role == "manager"
+                                                        and current_app.config.get("MANAGERS_SEE_HEALTH", False))
+
+
 def contact_visible(user, participant: Participant) -> bool:
-    """Contact details show only while consent to contact stands; the data-protection role (admin) always."""
-    return user.role == "admin" or active_consent(participant, "contact") is not None
+    """Contact details show to those who need to know while consent to contact stands; admins always."""
+    return user.role == "admin" or (sees_personal_details(user, participant)
+                                    and active_consent(participant, "contact") is not None)
+
+
+def may_change_caseworker(user, participant: Participant) -> bool:
+    """The lead of the participant's team changes their caseworker."""
+    return participant.estate is not None and can_lead(user, participant.estate)
 
 
 def is_admin(user) -> bool:

@@ -74,6 +74,17 @@ def from_environment() -> dict:
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
+        # Managers see journeys without health barriers unless the organisation grants it (need to know).
+        "MANAGERS_SEE_HEALTH": _bool("MANAGERS_SEE_HEALTH", False),
+        # The retention schedule (docs/privacy.md says why each default): `flask purge-expired` applies it.
+        # A participant whose journey closed this long ago is anonymised as an erasure would.
+        "RETAIN_CLOSED_MONTHS": int(os.environ.get("RETAIN_CLOSED_MONTHS", "24")),
+        # Notes typed at a door are blanked after this long; the visit itself (outcome, time) stays for counts.
+        "RETAIN_VISIT_NOTES_MONTHS": int(os.environ.get("RETAIN_VISIT_NOTES_MONTHS", "12")),
+        # Audit entries (who saw, changed or exported what) are removed after this long.
+        "RETAIN_AUDIT_YEARS": int(os.environ.get("RETAIN_AUDIT_YEARS", "6")),
+        # Ended sign-ins (a user's devices and when they were used) are removed this long after they ended.
+        "RETAIN_SIGN_INS_DAYS": int(os.environ.get("RETAIN_SIGN_INS_DAYS", "90")),
         # Bodies larger than this are refused unread (413): a form or a replayed record is a few KB.
         "MAX_CONTENT_LENGTH": int(float(os.environ.get("MAX_REQUEST_MB", "2")) * 1024 * 1024),
         # The admin's property import (a CSV) may be larger; a little over the file limit for the form around it.

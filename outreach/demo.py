@@ -36,7 +36,7 @@ from .models import (
     Visit,
 )
 from .participants.journey import SESSION_TOPICS
-from .participants.signup import WORDING_VERSION
+from .participants.wording import WORDING_VERSION
 
 DEMO_PASSWORD = "demo-outreach-2026"
 
@@ -294,7 +294,8 @@ def _participant(rng: random.Random, phones: list, **fields) -> Participant:
         preferred_contact=rng.choice(["phone", "text"] + (["email"] if email else [])),
         age_band=rng.choices(AGE_BANDS, AGE_WEIGHTS)[0], status_at_signup=_pick(rng, STATUS_WEIGHTS),
         barriers=_some(rng, BARRIER_WEIGHTS, rng.choices(range(4), [10, 40, 35, 15])[0]),
-        interests=_some(rng, INTEREST_WEIGHTS, rng.choice([1, 1, 2])), **fields)
+        interests=_some(rng, INTEREST_WEIGHTS, rng.choice([1, 1, 2])), caseworker_id=fields.get("created_by_id"),
+        **fields)
 
 
 def _journey(rng: random.Random, p: Participant, college: str, last_day: date, tz, out: list) -> None:

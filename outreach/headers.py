@@ -23,8 +23,8 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 
 HSTS = "max-age=31536000"
-# Pages of these blueprints hold participants' personal data, reports and the funnel, or people (admin).
-NO_STORE_BLUEPRINTS = frozenset({"participants", "reports", "funnel", "admin"})
+# Pages of these blueprints hold participants' personal data, reports and the funnel, or people (admin, privacy).
+NO_STORE_BLUEPRINTS = frozenset({"participants", "reports", "funnel", "admin", "privacy"})
 # ...except the empty sign-up form, which a worker needs at the door without signal.
 MAY_BE_KEPT = frozenset({"participants.new"})
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -395,6 +396,8 @@ class Participant(db.Model):
     property_id: Mapped[int | None] = mapped_column(ForeignKey("property.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"))  # the signed_up visit, if any
     created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    # The worker responsible for them (at first, who signed them up); each change is a CaseworkerChange.
+    caseworker_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(32))
@@ -410,10 +413,18 @@ class Participant(db.Model):
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
     # A digest of the sign-up as the phone sent it: the same UUID with other content is a conflict.
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # Restriction (UK GDPR art. 18): hidden from lists, searches, duplicate checks and personal exports,
+    # opened by admins only, still counted. Why: RESTRICTIONS; an admin's note says what is disputed.
+    restricted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    restriction: Mapped[str | None] = mapped_column(String(16))
+    restriction_note: Mapped[str | None] = mapped_column(Text)
+    # Erasure (art. 17): personal fields removed, the anonymous record kept so counts stay true.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     estate: Mapped[Estate | None] = relationship()
     property: Mapped[Property | None] = relationship()
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id])
+    caseworker: Mapped[User | None] = relationship(foreign_keys=[caseworker_id])
     consents: Mapped[list[ConsentRecord]] = relationship(back_populates="participant",
                                                            order_by="ConsentRecord.recorded_at")
     stage_events: Mapped[list[StageEvent]] = relationship(back_populates="participant",
@@ -438,6 +449,36 @@ class ConsentRecord(db.Model):
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
 
     participant: Mapped[Participant] = relationship(back_populates="consents")
+
+
+class CaseworkerChange(db.Model):
+    """A dated change of a participant's caseworker, by the team's lead: changes of advisor drive drop-out,
+    so they stay visible on the journey."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    caseworker_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ConsentWording(db.Model):
+    """A version of the consent wording read out at sign-up: the text of each consent kind, dated.
+
+    Versions are only ever added (no page or service edits one), so a consent record's version always names
+    the text the person heard. The version first shipped lives in outreach/participants/wording.py.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    data_processing: Mapped[str] = mapped_column(Text)
+    contact: Mapped[str] = mapped_column(Text)
+    special_category: Mapped[str] = mapped_column(Text)
+    partner_sharing: Mapped[str] = mapped_column(Text)
 
 
 class StageEvent(db.Model):
@@ -488,17 +529,30 @@ class Referral(db.Model):
 
 
 class AuditLog(db.Model):
-    """Who did what to what, when: admin changes, imports, exports of personal data."""
+    """Who did what to what, when: admin changes, imports, views and exports of personal data.
+
+    Append-only: the app never edits or deletes an entry (`_append_only` refuses it); only the retention
+    schedule removes entries past their time, and an erasure blanks a search that named the person.
+    """
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(String(64))
     target_type: Mapped[str | None] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str | None] = mapped_column(Text)  # JSON
 
     user: Mapped[User | None] = relationship()
+
+    # The audit page pages newest first by (at, id), whatever it is filtered by: each filter has an index
+    # that ends in (at, id), so a page is an index range read, however many years the log holds.
+    __table_args__ = (
+        Index("ix_audit_log_at_id", "at", "id"),
+        Index("ix_audit_log_user_at", "user_id", "at", "id"),
+        Index("ix_audit_log_action_at", "action", "at", "id"),
+        Index("ix_audit_log_target_at", "target_type", "target_id", "at", "id"),
+    )
 
 
 class PendingImport(db.Model):
@@ -523,9 +577,20 @@ AUDIT_ACTIONS = frozenset({
     "assignment.create", "assignment.withdraw", "assignment.end",
     "visit.void", "call_back.close",
     "sign_in.end", "sign_in.end_all",
-    "consent.withdraw",
-    "participants.export",
+    "consent.withdraw", "consent.give",
+    "participants.export", "participants.search",
+    "participant.view", "participant.export", "participant.erase",
+    "participant.restrict", "participant.unrestrict",
+    "retention.purge", "consent_wording.create",
 })
+# Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
+RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}
+
+
+@event.listens_for(AuditLog, "before_update")
+@event.listens_for(AuditLog, "before_delete")
+def _append_only(mapper, connection, entry):
+    raise ValueError("audit entries are never edited or deleted")
 
 
 def audit(user: User | None, action: str, target=None, **detail) -> AuditLog:

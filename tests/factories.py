@@ -86,3 +86,17 @@ def world() -> dict:
 def utc(*args) -> datetime:
     """A UTC datetime from local (Europe/London) wall-clock parts."""
     return datetime(*args, tzinfo=LONDON).astimezone(timezone.utc)
+
+
+def signed_up(worker: User, door: Property, consents=("data_processing", "contact"), **fields):
+    """A resident signed up at `door` by `worker`, through the sign-up service as a phone would."""
+    from werkzeug.datastructures import MultiDict
+
+    from outreach.participants import signup
+    form = MultiDict({"uuid": str(uuid.uuid4()), "recorded_at": "2026-11-20T10:15:00Z", "first_name": "Dee",
+                      "last_name": "Jones", "phone": "07700 900123", "preferred_contact": "text",
+                      "age_band": "25-34", "status_at_signup": "out_of_work_2y_plus",
+                      "consent_method": "verbal_at_door", **fields})
+    form.setlist("consents", list(consents))
+    participant, _ = signup.sign_up(worker, signup.parse_sign_up(form, worker, door, door.estate), door)
+    return participant

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from outreach.demo import seed_demo
 from outreach.models import ConsentRecord, Organisation, SupportSession
 from outreach.participants.journey import SESSION_TOPICS
-from outreach.participants.signup import WORDING_VERSION
+from outreach.participants.wording import WORDING_VERSION
 
 
 def test_the_demo_uses_the_apps_wording_version_topic_codes_and_time_zone(app, db):

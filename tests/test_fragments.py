@@ -46,6 +46,7 @@ NOT_PAGES = {
     "reports.outcomes_csv": "a CSV download",
     "health.healthz": "JSON for the proxy and the operator: the process is up",
     "health.readyz": "JSON for the proxy and the operator: database, migrations and Redis ready",
+    "privacy.export_file": "a JSON download: the subject access export as a file",
 }
 
 
@@ -176,6 +177,14 @@ PAGES = [
     Page("participants.new", "participants/new.html", "participants/_sign_up_form.html",
          Visit("worker", lambda w: {"property": w["door"].id}),
          Visit("manager", nothing), Visit("worker", lambda w: {"property": w["other_door"].id})),
+    Page("privacy.export_page", "privacy/subject_access.html", None, Visit("admin", own_participant),
+         Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
+    Page("privacy.retention_page", "privacy/retention.html", "privacy/_retention.html", Visit("admin", nothing),
+         Visit("worker", nothing), NO_ID),
+    Page("privacy.consent_wording", "privacy/wording.html", "privacy/_wording.html", Visit("admin", nothing),
+         Visit("worker", nothing), NO_ID),
+    Page("privacy.erase", "privacy/erase.html", "privacy/_erase.html", Visit("admin", own_participant),
+         Visit("worker", own_participant), Visit("admin", lambda w: {"participant_id": MISSING})),
     Page("participants.show", "participants/show.html", "participants/_journey.html",
          Visit("worker", own_participant), "whoever may not see a participant is told it is not found",
          Visit("worker", other_participant)),

@@ -11,6 +11,7 @@ import pytest
 from outreach.clock import utcnow
 from outreach.extensions import db
 from tests import factories
+from tests.test_consent_wording import NEW as NEW_WORDING
 
 
 def ready(client, estate) -> dict[int, str]:
@@ -124,3 +125,13 @@ def test_pages_styles_and_scripts_leave_compressed(client, world, login_as, acce
             assert body == plain.get_data()
         plain.close()
         packed.close()
+
+
+def test_new_consent_wording_changes_every_door_whose_sign_up_form_reads_it_out(client, world, login_as):
+    login_as("worker")
+    before = ready(client, world["estate"])
+    login_as("admin")
+    assert client.post("/privacy/wording", data={"csrf_token": client.csrf, **NEW_WORDING}).status_code == 303
+    login_as("worker")
+    after = ready(client, world["estate"])
+    assert set(after) == set(before) and all(after[door] != before[door] for door in before)

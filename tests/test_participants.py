@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 
 from outreach.models import AuditLog, ConsentRecord, Participant, StageEvent, SupportSession, Visit
-from outreach.participants.signup import WORDING_VERSION
+from outreach.participants.wording import WORDING_VERSION
 from outreach.properties import service as visit_service
 from tests import factories
 from tests.conftest import sign_in

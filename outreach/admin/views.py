@@ -1,20 +1,18 @@
 """The admin pages: users, teams, estates and blocks/streets, property import, audit log. Admins only."""
-import json
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from ..access import is_admin
 from ..auth import sign_ins
 from ..estates.service import find_estate
 from ..extensions import db
 from ..htmx import render
-from ..models import ROLES, AuditLog, Block, Estate, Property, Team, User
-from ..validation import Fields, whole_number
-from . import service
+from ..models import AUDIT_ACTIONS, ROLES, Block, Estate, Property, Team, User
+from ..validation import Fields
+from . import audit, service
 from .commands import register as register_commands
 from .importer import (
     FIELD_LABELS,
@@ -29,7 +27,6 @@ from .uploads import MAX_BYTES, find_upload, keep_upload
 
 bp = Blueprint("admin", __name__, url_prefix="/admin", cli_group=None)  # flask create-user, not flask admin ...
 register_commands(bp)
-AUDIT_PAGE = 100
 
 
 @bp.before_request
@@ -340,11 +337,8 @@ def confirm_import(token: str):
 
 @bp.get("/audit")
 def audit_log():
-    """Who changed what and when, newest first."""
-    # A page past what the database can count from is no page: the first one is shown.
-    page = whole_number(request.args.get("page") or "", 1, 10**6) or 1
-    entries = db.session.scalars(select(AuditLog).options(selectinload(AuditLog.user))
-                                 .order_by(AuditLog.at.desc(), AuditLog.id.desc())
-                                 .offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE + 1)).all()
-    rows = [(entry, json.loads(entry.detail) if entry.detail else {}) for entry in entries[:AUDIT_PAGE]]
-    return _page("audit", rows=rows, page_number=page, more=len(entries) > AUDIT_PAGE)
+    """Who saw, changed or exported what and when, newest first, filtered by person, user, action and days."""
+    filters, errors = audit.parse_filters(request.args)
+    rows, next_before = audit.audit_page(filters)
+    return _page("audit", rows=rows, filters=filters, errors=errors, next_before=next_before,
+                 users=audit.users_in_the_log(), actions=sorted(AUDIT_ACTIONS))

@@ -13,6 +13,7 @@ from ..models import (
     CONSENT_METHODS,
     EVIDENCE,
     STAGES,
+    CaseworkerChange,
     Participant,
     Referral,
     StageEvent,
@@ -43,7 +44,7 @@ class TimelineEntry:
     """One dated line of a participant's journey."""
 
     on: date
-    kind: str  # stage, session, referral, consent, withdrawal
+    kind: str  # stage, session, referral, consent, withdrawal, caseworker
     title: str
     details: list[str]
     by: str | None = None
@@ -56,7 +57,10 @@ def timeline(participant: Participant) -> list[TimelineEntry]:
     sessions = db.session.scalars(select(SupportSession).where(SupportSession.participant_id == participant.id)
                                   ).all()
     referrals = db.session.scalars(select(Referral).where(Referral.participant_id == participant.id)).all()
-    ids = ({e.recorded_by_id for e in participant.stage_events} | {s.worker_id for s in sessions}
+    changes = db.session.scalars(select(CaseworkerChange).where(CaseworkerChange.participant_id == participant.id)
+                                 ).all()
+    ids = ({i for c in changes for i in (c.previous_id, c.caseworker_id, c.changed_by_id) if i}
+           | {e.recorded_by_id for e in participant.stage_events} | {s.worker_id for s in sessions}
            | {r.referred_by_id for r in referrals} | {c.recorded_by_id for c in participant.consents}
            | {c.withdrawn_by_id for c in participant.consents if c.withdrawn_by_id})
     users = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
@@ -94,6 +98,11 @@ def timeline(participant: Participant) -> list[TimelineEntry]:
                                          f"Consent withdrawn: {what}",
                                          [c.withdrawal_reason] if c.withdrawal_reason else [],
                                          users.get(c.withdrawn_by_id), (c.withdrawn_at, c.id)))
+    for c in changes:
+        before = users.get(c.previous_id, "nobody")
+        entries.append(TimelineEntry(c.changed_at.astimezone(tz).date(), "caseworker",
+                                     f"Caseworker changed: {before} → {users.get(c.caseworker_id)}",
+                                     [c.reason] if c.reason else [], users.get(c.changed_by_id), (c.changed_at, c.id)))
     entries.sort(key=lambda x: (x.on, _as_utc(x.sort_key[0]) if x.sort_key else None, x.sort_key[1:]),
                  reverse=True)
     return entries

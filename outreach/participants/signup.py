@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import case, func, or_, select
 
-from ..access import visible_participants
+from ..access import processing_allowed, visible_participants
 from ..clock import org_timezone, utcnow
 from ..database import store_once
 from ..extensions import db
@@ -38,10 +38,8 @@ from ..models import (
 from ..properties.service import VisitInput, add_visit, check_author, parse_recorded_at, parse_uuid
 from ..validation import Fields
 from .input import NAME_MAX, ParticipantInvalid
+from .wording import WORDING_VERSION, current_wording, texts_of
 
-# The version of the consent wording read out at sign-up (templates/participants/_consent_wording.html).
-# Change both together: a record says which wording the resident agreed to.
-WORDING_VERSION = "2026-11-v1"
 # The visit recorded with a sign-up gets a UUID derived from the participant's, so a replay finds it again.
 VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
 
@@ -82,10 +80,13 @@ class SignUpInput:
     interests: tuple[str, ...]
     method: str
     consents: tuple[ConsentInput, ...] = field(default_factory=tuple)
+    # The wording version the form showed (the phone may have kept the form since): what the consents record.
+    wording_version: str = WORDING_VERSION
 
     def content_hash(self, author_id: int) -> str:
         """A digest of everything the phone decided: a replay must match it exactly."""
-        content = {k: v for k, v in self.__dict__.items() if k not in {"uuid", "consents", "recorded_at"}}
+        content = {k: v for k, v in self.__dict__.items()
+                   if k not in {"uuid", "consents", "recorded_at", "wording_version"}}
         content["recorded_at"] = self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
         content["consents"] = sorted([c.kind, c.partner_name or ""] for c in self.consents)
         content["author"] = author_id
@@ -153,8 +154,10 @@ def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None
     fields.check()
     consents = tuple(ConsentInput(kind, partner if kind == "partner_sharing" else None)
                      for kind in CONSENT_KINDS if kind in given)
+    shown = fields.raw("wording_version")
+    version = shown if shown and texts_of(shown) is not None else current_wording()[0]
     return SignUpInput(uuid, recorded_at, estate.id, prop.id if prop else None, first, last, phone, email,
-                       preferred, age_band, source, status, barriers, interests, method, consents)
+                       preferred, age_band, source, status, barriers, interests, method, consents, version)
 
 
 def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Participant, bool]:
@@ -171,7 +174,8 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
             db.session.flush()
         participant = Participant(
             uuid=data.uuid, estate_id=data.estate_id, property_id=data.property_id,
-            visit_id=visit.id if visit else None, created_by_id=user.id, first_name=data.first_name,
+            visit_id=visit.id if visit else None, created_by_id=user.id, caseworker_id=user.id,
+            first_name=data.first_name,
             last_name=data.last_name, phone=data.phone, email=data.email,
             preferred_contact=data.preferred_contact, age_band=data.age_band, source=data.source,
             status_at_signup=data.status_at_signup, barriers=list(data.barriers),
@@ -184,7 +188,7 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
         for consent in data.consents:
             db.session.add(ConsentRecord(participant_id=participant.id, kind=consent.kind,
                                          partner_name=consent.partner_name, method=data.method,
-                                         wording_version=WORDING_VERSION, recorded_at=data.recorded_at,
+                                         wording_version=data.wording_version, recorded_at=data.recorded_at,
                                          recorded_by_id=user.id))
         db.session.add(StageEvent(participant_id=participant.id, stage="signed_up",
                                   occurred_on=data.recorded_at.astimezone(org_timezone()).date(),
@@ -198,7 +202,8 @@ def find_duplicate(data: SignUpInput) -> int | None:
     """The earliest participant who may be the same person: same name at the same door, or same phone/email.
 
     A match in the signing-up team comes first, so the team sees the duplicate it can resolve; a match
-    only in another team is still flagged, for managers who see both (never named to the team).
+    only in another team is still flagged, for managers who see both (never named to the team). A restricted
+    or erased person is never matched: a restricted record may not be used, an erased one holds nothing.
     """
     team_id = db.session.scalar(select(Estate.team_id).where(Estate.id == data.estate_id))
     same = []
@@ -214,7 +219,7 @@ def find_duplicate(data: SignUpInput) -> int | None:
         return None
     own_team_first = case((Estate.team_id == team_id, 0), else_=1)
     return db.session.scalar(select(Participant.id).join(Estate, Participant.estate_id == Estate.id)
-                             .where(or_(*same)).order_by(own_team_first, Participant.id).limit(1))
+                             .where(or_(*same), processing_allowed()).order_by(own_team_first, Participant.id).limit(1))
 
 
 def possible_duplicates(user) -> list[Participant]:

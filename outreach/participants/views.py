@@ -10,6 +10,9 @@ from ..access import (
     contact_visible,
     get_participant_or_404,
     get_property_or_404,
+    handles_data_protection,
+    may_change_caseworker,
+    sees_health,
     visible_estates,
     visible_participant,
     visible_participants,
@@ -25,20 +28,23 @@ from ..models import (
     CONSENT_METHODS,
     EVIDENCE,
     INTERESTS,
+    RESTRICTIONS,
     SOURCES,
     SPECIAL_CATEGORY_BARRIERS,
     STAGES,
     STATUS_AT_SIGNUP,
     Participant,
 )
+from ..privacy import access_log
 from ..properties.service import VisitConflict, WrongAuthor
 from ..properties.views import next_door_to_cover
 from ..status import status_for_property
 from ..validation import whole_number
-from . import consent, journey
+from . import caseworker, consent, journey
 from .input import ParticipantInvalid
 from .journey import SESSION_TOPICS, current_stage, timeline
-from .signup import WORDING_VERSION, ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
+from .signup import ParticipantConflict, parse_sign_up, possible_duplicates, sign_up
+from .wording import current_wording
 
 bp = Blueprint("participants", __name__, url_prefix="/participants")
 
@@ -46,7 +52,7 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
               "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
-              "WORDING_VERSION": WORDING_VERSION}
+              "RESTRICTIONS": RESTRICTIONS}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -61,6 +67,8 @@ def index():
         stmt = stmt.where((Participant.first_name + " " + Participant.last_name).ilike(like))
     participants = db.session.scalars(stmt.options(selectinload(Participant.stage_events),
                                                    selectinload(Participant.estate)).limit(200)).all()
+    if query:
+        access_log.record_search(current_user, query, len(participants))
     stages = {p.id: current_stage(p) for p in participants}
     return render("participants/index.html", "participants/_list.html", participants=participants,
                   stages=stages, duplicates=possible_duplicates(current_user), query=query, **CODE_LISTS)
@@ -90,7 +98,9 @@ def _chosen(form) -> dict[str, list[str]]:
 
 
 def _form_context(prop, estates, **extra) -> dict:
-    context = {"property": prop, "estates": estates, "errors": {}, "form": {}, "problem": None, **CODE_LISTS}
+    wording_version, wording_text = current_wording()
+    context = {"wording_version": wording_version, "wording_text": wording_text, "property": prop,
+               "estates": estates, "errors": {}, "form": {}, "problem": None, **CODE_LISTS}
     context.update(extra)
     # A pack of many doors passes what it already worked out for the whole estate.
     if "next_door" not in context:
@@ -159,11 +169,17 @@ def _form_problem(prop, estates, status: int, reason: str):
 # --- The journey ---------------------------------------------------------------------------------------
 
 def _journey_context(participant: Participant, **extra) -> dict:
-    context = {"participant": participant, "timeline": timeline(participant),
+    context = {"wording_version": current_wording()[0],"participant": participant, "timeline": timeline(participant),
                "stage": current_stage(participant),
                "show_contact": contact_visible(current_user, participant),
+               "contact_consent": consent.active_consent(participant, "contact") is not None,
+               "show_health": sees_health(current_user, participant),
+               "may_change_caseworker": may_change_caseworker(current_user, participant),
+               "team_workers": caseworker.team_workers(participant),
+               "caseworker_changes": len(caseworker.changes(participant)),
                "can_work": can_work_with(current_user, participant),
                "can_withdraw": can_withdraw_consent(current_user, participant),
+               "data_protection": handles_data_protection(current_user),
                # Named only to those who may see it: a match in another team stays unknown to a worker.
                "duplicate_of": visible_participant(current_user, participant.possible_duplicate_of_id),
                "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,
@@ -178,12 +194,13 @@ def _journey_context(participant: Participant, **extra) -> dict:
 def show(participant_id: int):
     """The participant's journey: stages, sessions, referrals and consents, with the forms to add to it."""
     participant = get_participant_or_404(current_user, participant_id)
+    access_log.record_view(current_user, participant)
     return render("participants/show.html", "participants/_journey.html", **_journey_context(participant))
 
 
-def _journey_post(participant_id: int, form_name: str, action, success: str, *, withdraw=False):
+def _journey_post(participant_id: int, form_name: str, action, success: str, *, about_consent=False):
     participant = get_participant_or_404(current_user, participant_id)
-    allowed = (can_withdraw_consent if withdraw else can_work_with)(current_user, participant)
+    allowed = (can_withdraw_consent if about_consent else can_work_with)(current_user, participant)
     if not allowed:
         abort(403)
     try:
@@ -230,4 +247,34 @@ def withdraw_consent(participant_id: int, consent_id: int):
     """Withdraw one consent; who did it and when are recorded."""
     return _journey_post(participant_id, "withdraw",
                          lambda p: consent.withdraw_consent(current_user, p, consent_id, request.form.get("reason")),
-                         "Consent withdrawn.", withdraw=True)
+                         "Consent withdrawn.", about_consent=True)
+
+
+@bp.post("/<int:participant_id>/consents")
+@login_required
+def give_consent(participant_id: int):
+    """Record a consent given after sign-up (consent to data processing again lifts its restriction)."""
+    return _journey_post(participant_id, "consent",
+                         lambda p: consent.give_consent(current_user, p, request.form), "Consent recorded.",
+                         about_consent=True)
+
+
+@bp.post("/<int:participant_id>/caseworker")
+@login_required
+def change_caseworker(participant_id: int):
+    """The team's lead gives the participant another caseworker (a dated record)."""
+    participant = get_participant_or_404(current_user, participant_id)
+    if not may_change_caseworker(current_user, participant):
+        abort(403)
+    try:
+        caseworker.change_caseworker(current_user, participant, request.form)
+    except ParticipantInvalid as invalid:
+        return render("participants/show.html", "participants/_journey.html", status_code=422,
+                      **_journey_context(participant, errors=invalid.errors, form=request.form,
+                                         form_name="caseworker"))
+    db.session.refresh(participant)
+    if answers_in_place():
+        return render("participants/show.html", "participants/_journey.html", status_code=201,
+                      **_journey_context(participant, message="Caseworker changed."))
+    flash("Caseworker changed.")
+    return redirect(url_for("participants.show", participant_id=participant.id), code=303)

@@ -9,7 +9,8 @@ filled in on the phone) because compressed beside its door it costs ~0.2 KB, and
 is one the worker can trust.
 
 A door's version changes whenever what its pages show may change: a visit, a void, a closed call-back, a
-sign-up, the door's details, the next door to cover, the estate's rule, the user, the app's version. So a
+sign-up, the door's details, the next door to cover, the estate's rule, the user, the consent wording, the
+app's version. So a
 daily refresh asks only for the doors that changed, and a pack cut off half-way leaves what arrived saved:
 pressing again asks for the rest.
 """
@@ -28,6 +29,7 @@ from ..access import can_record_visits
 from ..extensions import db
 from ..models import Assignment, Block, CallBackClose, Estate, Participant, Property, Visit, VisitVoid
 from ..participants.views import sign_up_page
+from ..participants.wording import current_wording
 from ..properties.views import NEXT_DOOR_LOOKAHEAD, door_page
 from ..status import DoorStatus, statuses_for_estate
 from .service import worker_version
@@ -83,8 +85,10 @@ def door_versions(estate: Estate, plan: EstatePlan) -> dict[int, str]:
                         .join(Property, Participant.property_id == Property.id).where(of_estate)
                         .group_by(Participant.property_id))
     changed = _by_door(select(Property.id, Property.updated_at).where(of_estate))
+    # What every page of the estate shows alike: the app, the user, the rule, the consent wording read out.
     salt = "|".join(map(str, (PACK_FORMAT, worker_version(), current_user.id, current_user.role, estate.name,
-                              estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days)))
+                              estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days,
+                              current_wording()[0])))
     versions = {}
     for door in plan.order:
         facts = (door, visits.get(door), voids.get(door), closes.get(door), sign_ups.get(door), changed.get(door),

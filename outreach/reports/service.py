@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import and_, case, distinct, exists, func, select
 
+from ..access import processing_allowed
 from ..clock import org_timezone
 from ..extensions import db
 from ..funnel.service import (
@@ -46,6 +47,7 @@ from ..models import (
     Visit,
     audit,
 )
+from ..privacy.access_log import from_page
 from ..spreadsheet import csv_writer
 
 SUPPRESS_BELOW = 5
@@ -194,7 +196,8 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
             .outerjoin(Estate, Estate.id == Participant.estate_id)
             .outerjoin(Property, Property.id == Participant.property_id)
             .outerjoin(creator, creator.c.id == Participant.created_by_id)
-            .where(*participant_conditions(f)).order_by(Estate.name, Participant.last_name, Participant.id))
+            .where(*participant_conditions(f), processing_allowed())
+            .order_by(Estate.name, Participant.last_name, Participant.id))
     buffer, writer = csv_writer()
     writer.writerow(["PERSONAL DATA: participants' names and contact details. Keep it secure, share it with no one "
                      "who does not need it, and delete it when done. This export is recorded in the audit log."])
@@ -211,7 +214,7 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
         count += 1
     audit(user, "participants.export", None, rows=count,
           filters={"estates": list(f.estate_ids) if f.estate_ids else "all", "from": f.date_from,
-                   "to": f.date_to, "worker": f.worker_id, "source": f.source})
+                   "to": f.date_to, "worker": f.worker_id, "source": f.source}, page=from_page())
     db.session.commit()
     return buffer.getvalue(), count
 
