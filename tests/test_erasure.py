@@ -170,3 +170,15 @@ def test_a_sign_up_of_the_erased_person_still_on_a_phone_is_refused_and_stores_n
     again = client.post(url, data=form, headers={"X-Outreach-Replay": "1"})
     assert again.status_code == 409  # the phone keeps it under Needs attention for the worker to discard
     assert "Quillfeather" not in dump_text()
+
+
+def test_a_phone_that_made_the_door_ready_fetches_it_again_once_its_notes_are_erased(client, world, login_as):
+    p = person(world)
+    note = db.session.scalar(select(Visit).where(Visit.notes.is_not(None)))
+    login_as("worker")
+    before = dict(map(tuple, client.get(f"/estates/{world['estate'].id}/ready-list").get_json()["packs"][0]["doors"]))
+    login_as("admin")
+    client.post(f"/privacy/participants/{p.id}/erase", data=erase_form(client, visits=[str(note.id)]))
+    login_as("worker")
+    after = dict(map(tuple, client.get(f"/estates/{world['estate'].id}/ready-list").get_json()["packs"][0]["doors"]))
+    assert {door for door in before if before[door] != after[door]} >= {world["door"].id}

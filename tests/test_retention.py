@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from outreach.extensions import db
-from outreach.models import AuditLog, Participant, PendingImport, SignIn, StageEvent, Visit
+from outreach.models import AuditLog, Participant, PendingImport, Property, SignIn, StageEvent, Visit
 from outreach.privacy import commands, retention
 from tests import factories
 from tests.races import at_once
@@ -121,3 +121,13 @@ def test_months_are_calendar_months():
         datetime(2024, 1, 15, tzinfo=timezone.utc)
 
 
+
+
+def test_a_door_whose_notes_are_blanked_is_marked_changed_for_the_phones(app, schedule, world):
+    """A phone that made the door ready offline holds its notes: the door's change sends it to fetch again."""
+    door, other = world["door"], factories.doors_of(world["estate"])[1]
+    before = {d.id: d.updated_at for d in (door, other)}
+    retention.purge(NOW)
+    db.session.expire_all()
+    assert db.session.get(Property, door.id).updated_at > before[door.id]
+    assert db.session.get(Property, other.id).updated_at == before[other.id]

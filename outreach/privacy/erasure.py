@@ -25,6 +25,7 @@ from ..models import (
     CaseworkerChange,
     ConsentRecord,
     Participant,
+    Property,
     Referral,
     StageEvent,
     SupportSession,
@@ -130,9 +131,18 @@ def anonymise(participant: Participant, visit_ids=()) -> bool:
     db.session.execute(update(ConsentRecord).where(ConsentRecord.participant_id == pid).values(withdrawal_reason=None))
     db.session.execute(update(CaseworkerChange).where(CaseworkerChange.participant_id == pid).values(reason=None))
     if visit_ids:
+        touch_doors(visit_ids)
         db.session.execute(update(Visit).where(Visit.id.in_(visit_ids)).values(notes=None))
     db.session.expire_all()
     return True
+
+
+def touch_doors(visit_ids) -> None:
+    """The doors of these visits (ids, or a select of them) have changed: the version of their saved pages
+    moves (outreach/pwa/pack.py), so a phone that made them ready fetches them again at its next refresh."""
+    db.session.execute(update(Property).where(Property.id.in_(select(Visit.property_id)
+                                                              .where(Visit.id.in_(visit_ids))))
+                       .values(updated_at=utcnow()).execution_options(synchronize_session=False))
 
 
 def erase(user: User | None, participant: Participant, data: ErasureInput) -> bool:

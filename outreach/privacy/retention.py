@@ -128,6 +128,7 @@ def purge(now: datetime) -> Plan:
                   f"kept {current_app.config['RETAIN_CLOSED_MONTHS']} months")
         if participant is not None and erasure.erase(None, participant, erasure.ErasureInput(reason, ())):
             done.participants.append((pid, closed_on))
+    erasure.touch_doors(select(Visit.id).where(Visit.recorded_at < c.visit_notes, Visit.notes.is_not(None)))
     done.visit_notes = _run(update(Visit).where(Visit.recorded_at < c.visit_notes, Visit.notes.is_not(None))
                             .values(notes=None))
     done.audit_entries = _run(delete(AuditLog).where(AuditLog.at < c.audit))
