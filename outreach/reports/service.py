@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, distinct, exists, func, select
+from sqlalchemy import case, distinct, func, select
 
 from ..access import processing_allowed
 from ..clock import org_timezone
@@ -37,7 +37,6 @@ from ..models import (
     SOURCES,
     STAGES,
     STATUS_AT_SIGNUP,
-    ConsentRecord,
     Estate,
     Participant,
     Property,
@@ -59,8 +58,10 @@ FUNNEL_COLUMNS = ("estate", "month", "properties", "knocked", "answered", "conve
                   f"at_least_{INTERVENTIONS}_sessions")
 OUTCOME_COLUMNS = ("estate", "month", "outcome", "status_at_signup", "evidence", "participants",
                    "average_hours_per_week")
-PARTICIPANT_COLUMNS = ("participant_id", "first_name", "last_name", "estate", "address", "postcode", "phone",
-                       "email", "source", "status_at_signup", "current_stage", "signed_up_on", "signed_up_by")
+# No phone or email: contact details are for the caseworker, the team's lead and admins (need to know,
+# access.py), so the list names the caseworker a manager would ask.
+PARTICIPANT_COLUMNS = ("participant_id", "first_name", "last_name", "estate", "address", "postcode", "caseworker",
+                       "source", "status_at_signup", "current_stage", "signed_up_on", "signed_up_by")
 
 
 def suppress(count: int) -> str:
@@ -186,29 +187,26 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
     latest = (select(StageEvent.stage).where(StageEvent.participant_id == Participant.id)
               .order_by(StageEvent.occurred_on.desc(), StageEvent.recorded_at.desc(), StageEvent.id.desc())
               .limit(1).correlate(Participant).scalar_subquery())
-    contact_ok = exists().where(and_(ConsentRecord.participant_id == Participant.id, ConsentRecord.kind == "contact",
-                                     ConsentRecord.withdrawn_at.is_(None)))
-    creator = User.__table__.alias("creator")
+    creator, caseworker = User.__table__.alias("creator"), User.__table__.alias("caseworker")
     stmt = (select(Participant.id, Participant.first_name, Participant.last_name, Estate.name,
-                   Property.address_line1, Property.postcode, Participant.phone, Participant.email,
-                   Participant.source, Participant.status_at_signup, latest, Participant.signed_up_at,
-                   creator.c.name, contact_ok.label("contact_ok"))
+                   Property.address_line1, Property.postcode, caseworker.c.name, Participant.source,
+                   Participant.status_at_signup, latest, Participant.signed_up_at, creator.c.name)
             .outerjoin(Estate, Estate.id == Participant.estate_id)
             .outerjoin(Property, Property.id == Participant.property_id)
             .outerjoin(creator, creator.c.id == Participant.created_by_id)
+            .outerjoin(caseworker, caseworker.c.id == Participant.caseworker_id)
             .where(*participant_conditions(f), processing_allowed())
             .order_by(Estate.name, Participant.last_name, Participant.id))
     buffer, writer = csv_writer()
-    writer.writerow(["PERSONAL DATA: participants' names and contact details. Keep it secure, share it with no one "
-                     "who does not need it, and delete it when done. This export is recorded in the audit log."])
+    writer.writerow(["PERSONAL DATA: participants' names and where they live. Keep it secure, share it with no one "
+                     "who does not need it, and delete it when done. This export is recorded in the audit log. "
+                     "Contact details are not in it: ask the participant's caseworker."])
     writer.writerow(PARTICIPANT_COLUMNS)
     count = 0
     tz = org_timezone()
-    for (pid, first, last, estate, address, postcode, phone, email, source, status, stage, signed, by,
-         contact_ok) in db.session.execute(stmt):
-        hidden = "(no consent to contact)"
-        writer.writerow([pid, first, last, estate or "", address or "", postcode or "",
-                         (phone or "") if contact_ok else hidden, (email or "") if contact_ok else hidden,
+    for (pid, first, last, estate, address, postcode, worker, source, status, stage, signed,
+         by) in db.session.execute(stmt):
+        writer.writerow([pid, first, last, estate or "", address or "", postcode or "", worker or "",
                          SOURCES.get(source, source), STATUS_AT_SIGNUP.get(status, ""), STAGES.get(stage, ""),
                          signed.astimezone(tz).date().isoformat() if signed else "", by or ""])
         count += 1
