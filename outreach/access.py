@@ -127,6 +127,12 @@ def handles_data_protection(user) -> bool:
     return user.role == "admin"
 
 
+def answers_subject_access(user) -> bool:
+    """Who may produce a person's subject access export: admins, and the roles the organisation names
+    (SUBJECT_ACCESS_ROLES), each for the people they may see (a lead: their team's)."""
+    return handles_data_protection(user) or user.role in current_app.config["SUBJECT_ACCESS_ROLES"]
+
+
 def processing_allowed():
     """A SQL condition on Participant: neither restricted nor erased, so shown in lists, searches and checks."""
     return Participant.restricted_at.is_(None) & Participant.erased_at.is_(None)

@@ -76,6 +76,9 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", False),
         # Managers see journeys without health barriers unless the organisation grants it (need to know).
         "MANAGERS_SEE_HEALTH": _bool("MANAGERS_SEE_HEALTH", False),
+        # Who besides admins may produce a participant's subject access export ("manager", "lead" or both,
+        # comma-separated); erasure, restriction and retention stay the admin's.
+        "SUBJECT_ACCESS_ROLES": _roles("SUBJECT_ACCESS_ROLES", ("manager", "lead")),
         # The retention schedule (docs/privacy.md says why each default): `flask purge-expired` applies it.
         # A participant whose journey closed this long ago is anonymised as an erasure would.
         "RETAIN_CLOSED_MONTHS": int(os.environ.get("RETAIN_CLOSED_MONTHS", "24")),
@@ -101,6 +104,14 @@ def from_environment() -> dict:
         # The cookie itself lasts as long as the longest sign-in; the server ends it sooner (above).
         "PERMANENT_SESSION_LIFETIME": timedelta(days=lifetime_days),
     }
+
+
+def _roles(name: str, allowed: tuple[str, ...]) -> frozenset[str]:
+    """A comma-separated list of roles from the environment; a role not in `allowed` stops the app starting."""
+    roles = frozenset(r.strip() for r in os.environ.get(name, "").split(",") if r.strip())
+    if roles - set(allowed):
+        raise ValueError(f"{name} may name only {', '.join(allowed)}; it names {', '.join(sorted(roles))}")
+    return roles
 
 
 class Defaults:

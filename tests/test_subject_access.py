@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, select
 
 from outreach.extensions import db
@@ -11,6 +12,34 @@ from outreach.models import AuditLog, Referral, SupportSession
 from outreach.participants.wording import WORDINGS
 from outreach.privacy.export import SECTIONS, SELF
 from tests import factories
+
+
+def test_an_organisation_may_let_managers_and_leads_answer_subject_access(app, client, world, login_as,
+                                                                           monkeypatch):
+    monkeypatch.setitem(app.config, "SUBJECT_ACCESS_ROLES", frozenset({"manager", "lead"}))
+    person = person_with_a_journey(world)
+    export, as_file = f"/privacy/participants/{person.id}/export", f"/privacy/participants/{person.id}/export.json"
+    for role in ("manager", "lead"):
+        login_as(role)
+        assert "everything held about this person" in client.get(f"/participants/{person.id}").get_data(as_text=True)
+        assert client.get(export).status_code == 200 and client.get(as_file).status_code == 200
+        # Erasure and restriction stay the admin's.
+        assert client.get(f"/privacy/participants/{person.id}/erase").status_code == 403
+    login_as("other_lead")
+    assert client.get(export).status_code == 404  # a lead answers for their own team's people
+    login_as("worker")
+    assert client.get(export).status_code == 403
+    who = db.session.scalars(select(AuditLog.user_id).where(AuditLog.action == "participant.export")).all()
+    assert sorted(who) == sorted([world["manager"].id] * 2 + [world["lead"].id] * 2)
+
+
+def test_only_admins_managers_and_leads_can_be_named_to_answer_subject_access(monkeypatch):
+    from outreach import config
+    monkeypatch.setenv("SUBJECT_ACCESS_ROLES", "manager, worker")
+    with pytest.raises(ValueError, match="may name only manager, lead"):
+        config._roles("SUBJECT_ACCESS_ROLES", ("manager", "lead"))
+    monkeypatch.setenv("SUBJECT_ACCESS_ROLES", "manager,lead")
+    assert config._roles("SUBJECT_ACCESS_ROLES", ("manager", "lead")) == {"manager", "lead"}
 
 
 def tables_referring_to_participant(tables) -> set[str]:
@@ -93,7 +122,7 @@ def test_the_admin_gets_everything_held_about_the_person_as_a_page_and_a_file(cl
     assert json.loads(exports[0].detail)["page"] == f"/participants/{person.id}"
 
 
-def test_only_the_admin_produces_an_export(client, world, login_as):
+def test_by_default_only_the_admin_produces_an_export(client, world, login_as):
     person = person_with_a_journey(world)
     for role in ("worker", "lead", "manager"):
         login_as(role)

@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from ..access import (
+    answers_subject_access,
     can_record_visits,
     can_withdraw_consent,
     can_work_with,
@@ -180,6 +181,7 @@ def _journey_context(participant: Participant, **extra) -> dict:
                "can_work": can_work_with(current_user, participant),
                "can_withdraw": can_withdraw_consent(current_user, participant),
                "data_protection": handles_data_protection(current_user),
+               "subject_access": answers_subject_access(current_user),
                # Named only to those who may see it: a match in another team stays unknown to a worker.
                "duplicate_of": visible_participant(current_user, participant.possible_duplicate_of_id),
                "today": local_today(), "errors": {}, "form": {}, "form_name": None, "message": None,

@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from ..access import get_participant_or_404, handles_data_protection
+from ..access import answers_subject_access, get_participant_or_404, handles_data_protection
 from ..clock import utcnow
 from ..htmx import render
 from ..models import CONSENT_KINDS
@@ -20,10 +20,16 @@ bp = Blueprint("privacy", __name__, url_prefix="/privacy", cli_group=None)  # fl
 register_commands(bp)
 
 
+SUBJECT_ACCESS = frozenset({"privacy.export_page", "privacy.export_file"})
+
+
 @bp.before_request
 @login_required
 def data_protection_role_only():
-    """Everyone but the data-protection role (admin) is refused (403), whatever the page."""
+    """Everyone but the data-protection role (admin) is refused (403), whatever the page; a subject access
+    export is also for the roles the organisation names (SUBJECT_ACCESS_ROLES)."""
+    if request.endpoint in SUBJECT_ACCESS and answers_subject_access(current_user):
+        return
     if not handles_data_protection(current_user):
         abort(403)
 
