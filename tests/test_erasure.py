@@ -8,7 +8,16 @@ from sqlalchemy import String, Text, select, text
 
 from outreach.extensions import db
 from outreach.funnel.service import FunnelFilters, funnel
-from outreach.models import AuditLog, Participant, Referral, StageEvent, SupportSession, Visit
+from outreach.models import (
+    AuditLog,
+    CallBackClose,
+    Participant,
+    Referral,
+    StageEvent,
+    SupportSession,
+    Visit,
+    VisitVoid,
+)
 from outreach.participants.consent import withdraw_consent
 from outreach.privacy import erasure
 from tests import factories
@@ -182,3 +191,28 @@ def test_a_phone_that_made_the_door_ready_fetches_it_again_once_its_notes_are_er
     login_as("worker")
     after = dict(map(tuple, client.get(f"/estates/{world['estate'].id}/ready-list").get_json()["packs"][0]["doors"]))
     assert {door for door in before if before[door] != after[door]} >= {world["door"].id}
+
+
+def test_why_a_visit_at_their_door_was_voided_or_its_call_back_closed_can_be_erased_too(client, world, login_as):
+    p = person(world)
+    voided = factories.visit(world["door"], world["worker"], "no_answer", factories.utc(2026, 11, 26, 10, 0))
+    promised = factories.visit(world["door"], world["worker"], "call_back", factories.utc(2026, 11, 27, 10, 0),
+                               call_back_at=factories.utc(2026, 11, 28, 18, 0))
+    db.session.flush()
+    db.session.add_all([VisitVoid(visit_id=voided.id, voided_by_id=world["worker"].id,
+                                  reason="Wrong door: Aurelia Quillfeather lives at number 5"),
+                        CallBackClose(visit_id=promised.id, closed_by_id=world["lead"].id,
+                                      reason="Quillfeather asked us not to call back")])
+    db.session.commit()
+    login_as("admin")
+    form = client.get(f"/privacy/participants/{p.id}/erase").get_data(as_text=True)
+    assert "lives at number 5" in form and "asked us not to call back" in form  # offered, with what was written
+    chosen = [str(voided.id), str(promised.id)]
+    assert client.post(f"/privacy/participants/{p.id}/erase",
+                       data=erase_form(client, visits=chosen)).status_code == 303
+    after = dump_text()
+    assert "Quillfeather" not in after and "lives at number 5" not in after
+    # The void and the closed call-back themselves stay: the door's status and the counts do not move.
+    db.session.expire_all()
+    assert db.session.get(Visit, voided.id).void.reason == "(erased)"
+    assert db.session.get(Visit, promised.id).call_back_close.reason == "(erased)"

@@ -22,6 +22,7 @@ from ..clock import utcnow
 from ..extensions import db
 from ..models import (
     AuditLog,
+    CallBackClose,
     CaseworkerChange,
     ConsentRecord,
     Participant,
@@ -31,12 +32,15 @@ from ..models import (
     SupportSession,
     User,
     Visit,
+    VisitVoid,
     audit,
 )
 from ..validation import Fields, Invalid
 from .export import door_visits
 
 ERASED_NAME = "Erased"
+# What stays of a reason written about a visit at their door (the void or the closed call-back itself stays).
+ERASED_WORDS = "(erased)"
 REASON_MAX = 500
 CONFIRM_WORD = "ERASE"
 # A name shorter than this is part of too many words to say a search named them.
@@ -57,7 +61,13 @@ class ErasureInput:
 
 def notes_at_their_door(participant: Participant) -> list[Visit]:
     """The visits at their door (the sign-up and after) with a note the admin may choose to blank."""
-    return [v for v in door_visits(participant) if v.notes]
+    return [v for v in door_visits(participant) if v.notes or v.void is not None or v.call_back_close is not None]
+
+
+def words_about(visit: Visit) -> list[str]:
+    """What was written about a visit: its note, why it was voided, why its call-back was closed."""
+    return [words for words in (visit.notes, visit.void and visit.void.reason,
+                                visit.call_back_close and visit.call_back_close.reason) if words]
 
 
 def parse_erasure(participant: Participant, form) -> ErasureInput:
@@ -133,6 +143,10 @@ def anonymise(participant: Participant, visit_ids=()) -> bool:
     if visit_ids:
         touch_doors(visit_ids)
         db.session.execute(update(Visit).where(Visit.id.in_(visit_ids)).values(notes=None))
+        # The void and the closed call-back stay (they change the counts); what was written about them goes.
+        db.session.execute(update(VisitVoid).where(VisitVoid.visit_id.in_(visit_ids)).values(reason=ERASED_WORDS))
+        db.session.execute(update(CallBackClose).where(CallBackClose.visit_id.in_(visit_ids))
+                           .values(reason=ERASED_WORDS))
     db.session.expire_all()
     return True
 

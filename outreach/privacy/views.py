@@ -57,7 +57,7 @@ def export_file(participant_id: int):
 
 def _erase_form(participant, status=200, errors=None, form=None):
     return render("privacy/erase.html", "privacy/_erase.html", status, participant=participant,
-                  notes=erasure.notes_at_their_door(participant), errors=errors or {},
+                  notes=erasure.notes_at_their_door(participant), words_about=erasure.words_about, errors=errors or {},
                   form=form if form is not None else {}, chosen=form.getlist("visits") if form else [],
                   confirm_word=erasure.CONFIRM_WORD)
 
