@@ -42,10 +42,11 @@ def test_worker_opens_the_revisit_list_as_a_walk_list(client, world, login_as, k
     assert "Try weekday daytime or weekend</span>" in row_of(html, knocked[1])  # its gap is long over: no day
     assert "Try weekday daytime or weekday evening or weekend" in row_of(html, knocked[3])
     # Rows are walk-list rows: the page script opens each door inline with its outcome buttons.
-    assert '<ul class="doors">' in html and f'<a href="/properties/{knocked[1].id}" class="door state-knocked">' in html
+    assert '<ul class="doors">' in html
+    assert f'<a href="/properties/{knocked[1].id}" class="door state-knocked todo">' in html
 
     fragment = client.get(f"/estates/{world['estate'].id}/revisits", headers=HX).get_data(as_text=True)
-    assert "<html" not in fragment and fragment.lstrip().startswith('<section id="walk-list"')
+    assert "<html" not in fragment and fragment.lstrip().startswith('<!--walk-list--><section id="walk-list"')
     assert "4 doors shown" in fragment
 
 

@@ -86,9 +86,9 @@ def door_versions(estate: Estate, plan: EstatePlan) -> dict[int, str]:
                         .group_by(Participant.property_id))
     changed = _by_door(select(Property.id, Property.updated_at).where(of_estate))
     # What every page of the estate shows alike: the app, the user, the rule, the consent wording read out.
-    salt = "|".join(map(str, (PACK_FORMAT, worker_version(), current_user.id, current_user.role, estate.name,
-                              estate.saturation_attempts, estate.saturation_slots, estate.saturation_gap_days,
-                              current_wording()[0])))
+    salt = "|".join(map(str, (PACK_FORMAT, worker_version(), current_user.id, can_record_visits(current_user, estate),
+                              estate.name, estate.saturation_attempts, estate.saturation_slots,
+                              estate.saturation_gap_days, current_wording()[0])))
     versions = {}
     for door in plan.order:
         facts = (door, visits.get(door), voids.get(door), closes.get(door), sign_ups.get(door), changed.get(door),
