@@ -153,6 +153,17 @@ def make_server(demo_database, tmp_path):
         server.close()
 
 
+@pytest.fixture(scope="module")
+def module_server(demo_database, tmp_path_factory):
+    """One server with the demo data for a module's stories (each story keeps to data of its own): a
+    server a module, not a test, keeps the browser suite quick."""
+    path = tmp_path_factory.mktemp("module") / "module.db"
+    shutil.copy(demo_database, path)
+    live = LiveServer(path).start()
+    yield live
+    live.close()
+
+
 @pytest.fixture
 def live_server(make_server) -> LiveServer:
     """A server of this test's own, with the demo data."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,9 @@ LAPTOP = {"width": 1280, "height": 800}
 
 
 @pytest.fixture(scope="module")
-def server(demo_database, tmp_path_factory):
-    path = tmp_path_factory.mktemp("privacy") / "privacy.db"
-    shutil.copy(demo_database, path)
-    live = LiveServer(path).start()
-    yield live
-    live.close()
+def server(module_server):
+    """The module's one server (tests/browser/conftest.py)."""
+    return module_server
 
 
 def laptop(new_phone):

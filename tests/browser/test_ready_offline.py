@@ -3,7 +3,6 @@ refreshed with only what changed; and the walk list with no signal: searched, fi
 is not on the phone."""
 import math
 import re
-import shutil
 
 import pytest
 from playwright.sync_api import expect
@@ -17,13 +16,9 @@ DOORS_SAVED = ("caches.open('outreach-pages').then(c => c.keys()).then(k => k.ma
 
 
 @pytest.fixture(scope="module")
-def server(demo_database, tmp_path_factory):
-    """One server for the module's stories: each story has phones (and so caches) of its own."""
-    path = tmp_path_factory.mktemp("ready") / "ready.db"
-    shutil.copy(demo_database, path)
-    live = LiveServer(path).start()
-    yield live
-    live.close()
+def server(module_server):
+    """The module's one server (tests/browser/conftest.py)."""
+    return module_server
 
 
 class Requests:
