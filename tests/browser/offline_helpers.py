@@ -62,8 +62,9 @@ def wait_until(page, expression: str, timeout: float = 15, arg=None) -> None:
 
 
 def wait_for_worker(page) -> None:
-    """The service worker controls the page (the first one takes over at once)."""
-    wait_until(page, "navigator.serviceWorker.controller !== null")
+    """The service worker controls the page (the first one takes over at once, once it has fetched every
+    static file: on a busy machine that has taken more than 15 s)."""
+    wait_until(page, "navigator.serviceWorker.controller !== null", timeout=45)
 
 
 def outbox(page) -> list[dict]:
