@@ -106,6 +106,7 @@ SOURCES = {
     "jobcentre": "Jobcentre referral",
     "partner": "Partner referral",
     "word_of_mouth": "Word of mouth",
+    "poster": "Poster or leaflet",
 }
 BARRIERS = {
     "confidence": "Confidence", "childcare": "Childcare", "health": "Health",
@@ -144,6 +145,16 @@ STAGES = {
     "closed": "Closed",
 }
 EVIDENCE = {"self_declared": "Self-declared", "payslip": "Payslip", "employer": "Employer confirmation"}
+# Group sessions: what kind, what a person did there, and the evidence of a qualification gained.
+SESSION_KINDS = {"job_club": "Job club", "drop_in": "Drop-in", "partner_surgery": "Partner surgery",
+                 "course": "Course class"}
+ACTIVITIES = {"cv": "CV", "job_search": "Job search", "application": "Application",
+              "benefits_journal": "Benefits journal", "digital_skills": "Digital skills", "confidence": "Confidence",
+              "other": "Other"}
+# How a walk-in heard of us: the sources a person arriving at a session can have.
+WALK_IN_SOURCES = ("word_of_mouth", "jobcentre", "partner", "door_knock", "poster", "drop_in")
+QUALIFICATION_EVIDENCE = {"certificate": "Certificate seen", "awarding_body": "Awarding body confirmation",
+                          "self_declared": "Self-declared"}
 
 
 # --- Organisation, teams, people ------------------------------------------------------------------
@@ -411,6 +422,8 @@ class Participant(db.Model):
     signed_up_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     possible_duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("participant.id"))
+    # A walk-in: the group session they were registered at (their way in was a session, not a door).
+    group_session_id: Mapped[int | None] = mapped_column(ForeignKey("group_session.id"), index=True)
     # A digest of the sign-up as the phone sent it: the same UUID with other content is a conflict.
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # Restriction (UK GDPR art. 18): hidden from lists, searches, duplicate checks and personal exports,
@@ -528,6 +541,116 @@ class Referral(db.Model):
     outcome_on: Mapped[date | None] = mapped_column(Date)
 
 
+class Qualification(db.Model):
+    """A certificated learning outcome on a participant's journey (food hygiene, health and safety, a college unit)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    level: Mapped[str | None] = mapped_column(String(40))  # "Level 2", "SCQF 5"
+    awarding_body: Mapped[str] = mapped_column(String(200))
+    achieved_on: Mapped[date] = mapped_column(Date)
+    evidence: Mapped[str] = mapped_column(String(16))  # QUALIFICATION_EVIDENCE
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_qualification_achieved", "achieved_on"),)
+
+
+# --- Beyond the door: venues, group sessions and their registers -------------------------------------------
+
+class Venue(db.Model):
+    """A place a team runs group sessions: a learning centre, a library, a community house."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("team.id"), index=True)
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estate.id"))  # the estate it serves, if one
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    area: Mapped[str | None] = mapped_column(String(200))  # the area served, in words
+    accessibility: Mapped[str | None] = mapped_column(Text)  # step-free, hearing loop, toilets...
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    team: Mapped[Team] = relationship()
+    estate: Mapped[Estate | None] = relationship()
+
+    __table_args__ = (UniqueConstraint("team_id", "name"),)
+
+
+class SessionSeries(db.Model):
+    """A weekly group session (the Tuesday job club): its weeks are GroupSession rows made when it is set up."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # SESSION_KINDS
+    title: Mapped[str] = mapped_column(String(200))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 Monday .. 6 Sunday
+    starts_at: Mapped[str] = mapped_column(String(5))  # "10:00", local time
+    minutes: Mapped[int] = mapped_column(Integer)
+    first_on: Mapped[date] = mapped_column(Date)
+    last_on: Mapped[date] = mapped_column(Date)
+    staff: Mapped[str | None] = mapped_column(String(200))
+    partners: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    venue: Mapped[Venue] = relationship()
+
+
+class GroupSession(db.Model):
+    """One job club, drop-in, partner surgery or class at a venue at a time: what a register is kept for.
+
+    A week of a series, or a one-off. A cancelled week stays, dated and with its reason, so "What's on" says so.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(ForeignKey("venue.id"))
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("session_series.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)  # the local day
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    minutes: Mapped[int] = mapped_column(Integer)
+    staff: Mapped[str | None] = mapped_column(String(200))
+    partners: Mapped[str | None] = mapped_column(String(200))
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    venue: Mapped[Venue] = relationship()
+    series: Mapped[SessionSeries | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("series_id", "held_on"),  # one week of a series once, however often it is set up
+        Index("ix_group_session_venue_day", "venue_id", "held_on"),
+        Index("ix_group_session_day", "held_on"),
+    )
+
+
+class Attendance(db.Model):
+    """One person at one group session: a support contact on their journey, made on a phone like a visit.
+
+    Idempotent by its UUID; a person is on a session's register once, however many phones mark them.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    group_session_id: Mapped[int] = mapped_column(ForeignKey("group_session.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the phone's clock
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activities: Mapped[list] = mapped_column(JSONList, default=list)  # ACTIVITIES
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)  # registered at this session
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+    group_session: Mapped[GroupSession] = relationship()
+    participant: Mapped[Participant] = relationship()
+
+    __table_args__ = (UniqueConstraint("group_session_id", "participant_id"),)
+
+
 class AuditLog(db.Model):
     """Who did what to what, when: admin changes, imports, views and exports of personal data.
 
@@ -582,6 +705,7 @@ AUDIT_ACTIONS = frozenset({
     "participant.view", "participant.export", "participant.erase",
     "participant.restrict", "participant.unrestrict",
     "retention.purge", "consent_wording.create",
+    "venue.create", "venue.update", "session_series.create", "group_session.create", "group_session.cancel",
 })
 # Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
 RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}

@@ -56,7 +56,7 @@ def test_every_table_that_refers_to_a_participant_is_in_the_export(app):
     assert uncovered(tables) == set(), "add these tables to outreach/privacy/export.py SECTIONS"
     covered = tables_referring_to_participant(tables)
     assert covered == {"participant", "consent_record", "stage_event", "support_session", "referral",
-                       "caseworker_change"}
+                       "caseworker_change", "attendance", "qualification"}
     print(f"tables referring to a participant, all in the export: {len(covered)} ({', '.join(sorted(covered))})")
 
 

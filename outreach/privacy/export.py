@@ -18,11 +18,13 @@ from sqlalchemy import or_, select
 from ..clock import utcnow
 from ..extensions import db
 from ..models import (
+    Attendance,
     AuditLog,
     CaseworkerChange,
     ConsentRecord,
     Participant,
     Property,
+    Qualification,
     Referral,
     StageEvent,
     SupportSession,
@@ -50,6 +52,8 @@ SECTIONS: dict[str, Section] = {
     "support_session": Section("1-2-1 support sessions", SupportSession, SupportSession.participant_id),
     "referral": Section("Referrals to partners", Referral, Referral.participant_id),
     "caseworker_change": Section("Changes of caseworker", CaseworkerChange, CaseworkerChange.participant_id),
+    "attendance": Section("Group sessions attended", Attendance, Attendance.participant_id),
+    "qualification": Section("Qualifications gained", Qualification, Qualification.participant_id),
 }
 # The participant table refers to itself (possible_duplicate_of_id): the person's own row is the export's
 # first section, and the other record is named by number only.
