@@ -13,7 +13,7 @@ from sqlalchemy import select, true
 from sqlalchemy.orm import contains_eager, joinedload
 
 from .extensions import db
-from .models import Estate, Participant, Property, User, Visit
+from .models import Estate, GroupSession, Participant, Property, User, Venue, Visit
 from .participants.consent import active_consent
 
 ALL_ESTATES = frozenset({"manager", "admin"})
@@ -198,6 +198,55 @@ def contact_visible(user, participant: Participant) -> bool:
 def may_change_caseworker(user, participant: Participant) -> bool:
     """The lead of the participant's team changes their caseworker."""
     return participant.estate is not None and can_lead(user, participant.estate)
+
+
+# --- Venues and group sessions ---------------------------------------------------------------------------
+
+def venue_scope(user):
+    """A SQL condition on Venue: a team's workers and lead see their team's venues; managers and admins all."""
+    if user.role in ALL_ESTATES:
+        return true()
+    if user.team_id is None:
+        return Venue.id.is_(None)
+    return Venue.team_id == user.team_id
+
+
+def visible_venues(user) -> list[Venue]:
+    """Venues `user` may see, by name."""
+    return db.session.scalars(select(Venue).where(venue_scope(user)).order_by(Venue.name)).all()
+
+
+def get_venue_or_404(user, venue_id: int) -> Venue:
+    """The venue, if `user` may see it."""
+    venue = db.session.scalar(select(Venue).where(Venue.id == venue_id, venue_scope(user)))
+    if venue is None:
+        abort(404)
+    return venue
+
+
+def get_group_session_or_404(user, session_id: int) -> GroupSession:
+    """The group session, if `user` may see its venue."""
+    found = db.session.scalar(
+        select(GroupSession).join(Venue, GroupSession.venue_id == Venue.id)
+        .options(contains_eager(GroupSession.venue)).where(GroupSession.id == session_id, venue_scope(user)))
+    if found is None:
+        abort(404)
+    return found
+
+
+def keeps_registers(user, venue: Venue) -> bool:
+    """The workers and lead of the venue's team keep its registers (mark who came, register walk-ins)."""
+    return works_for_a_team(user) and venue.team_id == user.team_id
+
+
+def plans_sessions(user) -> bool:
+    """A team's lead sets up its venues and sessions, and cancels a week."""
+    return leads_a_team(user)
+
+
+def sees_session_figures(user) -> bool:
+    """Attendance figures: those who plan and those who report (leads their team's, managers all)."""
+    return user.role in SEES_LEAD_PAGES
 
 
 def is_admin(user) -> bool:

@@ -100,3 +100,35 @@ def signed_up(worker: User, door: Property, consents=("data_processing", "contac
     form.setlist("consents", list(consents))
     participant, _ = signup.sign_up(worker, signup.parse_sign_up(form, worker, door, door.estate), door)
     return participant
+
+
+def venue(team: Team, name: str = "Larch Community House", estate: Estate | None = None):
+    """A venue of `team`, serving `estate`."""
+    from outreach.models import Venue
+    v = Venue(team_id=team.id, estate_id=estate.id if estate else None, name=name, address=f"{name}, Larch Road",
+              area="Bidston", accessibility="Step-free entrance")
+    db.session.add(v)
+    db.session.flush()
+    return v
+
+
+def group_session(venue, held_on, kind: str = "job_club", title: str = "Job club", hour: int = 10, **fields):
+    """One group session at `venue` on `held_on` (a local day), starting at `hour` local time."""
+    from outreach.models import GroupSession
+    starts = datetime(held_on.year, held_on.month, held_on.day, hour, tzinfo=LONDON).astimezone(timezone.utc)
+    s = GroupSession(venue_id=venue.id, kind=kind, title=title, held_on=held_on, starts_at=starts, minutes=120,
+                     **fields)
+    db.session.add(s)
+    db.session.flush()
+    return s
+
+
+def attendance(session, participant, by: User, activities=("job_search",), walk_in: bool = False):
+    """`participant` on the register of `session`, as the register service stores it."""
+    from outreach.models import Attendance
+    a = Attendance(uuid=str(uuid.uuid4()), group_session_id=session.id, participant_id=participant.id,
+                   recorded_by_id=by.id, recorded_at=session.starts_at + timedelta(minutes=20),
+                   activities=list(activities), walk_in=walk_in, content_hash="0" * 64)
+    db.session.add(a)
+    db.session.flush()
+    return a
