@@ -110,8 +110,9 @@ def register_blueprints(app: Flask) -> None:
     from .properties.views import bp as properties
     from .pwa.views import bp as pwa
     from .reports.views import bp as reports
+    from .sessions.views import bp as sessions
     for blueprint in (auth, home, estates, revisits, coverage, assignments, saturation, properties, participants,
-                      funnel, reports, admin, privacy, pwa, callbacks, health):
+                      funnel, reports, admin, privacy, pwa, callbacks, health, sessions):
         app.register_blueprint(blueprint)
 
 

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from flask import template_rendered, url_for
@@ -21,6 +22,7 @@ from outreach.admin.uploads import keep_upload
 from outreach.extensions import db
 from outreach.models import Block, Participant
 from outreach.participants import signup as participants
+from tests import factories
 
 PLAIN = {}
 HTMX = {"HX-Request": "true"}
@@ -126,7 +128,26 @@ def admin_page(endpoint, name, id_name=None):
                 missing)
 
 
+def group_session_of(team_key: str):
+    """A URL argument naming a job club today at a venue of the team (`team` or `other_team`)."""
+    def args(w):
+        venue = factories.venue(w[team_key], name=f"Venue of {team_key}")
+        session = factories.group_session(venue, date.today())
+        db.session.commit()
+        return {"session_id": session.id}
+    return args
+
+
 PAGES = [
+    Page("sessions.whats_on", "sessions/whats_on.html", "sessions/_whats_on.html", Visit("worker", nothing), ANY_ROLE,
+         NO_ID),
+    Page("sessions.venues", "sessions/venues.html", "sessions/_venues.html", Visit("worker", nothing), ANY_ROLE, NO_ID),
+    Page("sessions.register_page", "sessions/register.html", "sessions/_register.html",
+         Visit("worker", group_session_of("team")), "every role that sees a venue may read its register",
+         Visit("worker", group_session_of("other_team"))),
+    Page("sessions.walk_in_form", "sessions/walk_in.html", "participants/_sign_up_form.html",
+         Visit("worker", group_session_of("team")), Visit("manager", group_session_of("team")),
+         Visit("worker", group_session_of("other_team"))),
     admin_page("admin.index", "index"),
     admin_page("admin.users", "users"),
     admin_page("admin.new_user", "user"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -125,6 +125,16 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("revisits.index", "GET"): Rule(REVISITS, "team"),
     ("saturation.index", "GET"): Rule(LEAD_PAGES, "team"),
     ("saturation.index", "POST"): Rule(LEADS, "team"),
+    ("sessions.whats_on", "GET"): Rule(),
+    ("sessions.venues", "GET"): Rule(),
+    ("sessions.add_venue", "POST"): Rule(LEADS),
+    ("sessions.add_sessions", "POST"): Rule(LEADS),
+    ("sessions.cancel", "POST"): Rule(LEADS, "team"),
+    ("sessions.register_page", "GET"): Rule(SIGNED_IN, "team"),
+    ("sessions.mark", "POST"): Rule(TEAM_WORKERS, "team"),
+    ("sessions.search", "POST"): Rule(TEAM_WORKERS, "team"),
+    ("sessions.walk_in_form", "GET"): Rule(TEAM_WORKERS, "team"),
+    ("sessions.walk_in", "POST"): Rule(TEAM_WORKERS, "team"),
 }
 # Routes ending the session they are sent in: the client signs in again after them.
 ENDS_THE_SESSION = {"auth.logout", "auth.end_all_devices", "auth.end_device"}
@@ -167,10 +177,15 @@ def seed(w) -> dict:
                                 starts_on=date(2026, 11, 1))
         db.session.add(assignment)
         db.session.commit()
+        # A job club at the team's venue, today and last week, where the resident came: a register lists them.
+        venue = factories.venue(w["team"] if team == "ours" else w["other_team"], estate=estate)
+        session = factories.group_session(venue, date.today())
+        factories.attendance(factories.group_session(venue, date.today() - timedelta(weeks=1)), participant, worker)
+        db.session.commit()
         consent = db.session.scalar(select(ConsentRecord).where(ConsentRecord.participant_id == participant.id))
         ids[team] = {"estate_id": estate.id, "property_id": door.id, "participant_id": participant.id,
                      "consent_id": consent.id, "visit_id": visit.id, "assignment_id": assignment.id,
-                     "block_id": block.id, "block": str(block.id), "user_id": target.id,
+                     "block_id": block.id, "block": str(block.id), "user_id": target.id, "session_id": session.id,
                      "team_id": (w["team"] if team == "ours" else w["other_team"]).id, "token": "unknown"}
     return ids
 

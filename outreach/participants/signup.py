@@ -28,6 +28,7 @@ from ..models import (
     SOURCES,
     SPECIAL_CATEGORY_BARRIERS,
     STATUS_AT_SIGNUP,
+    Attendance,
     ConsentRecord,
     Estate,
     Participant,
@@ -40,8 +41,10 @@ from ..validation import Fields
 from .input import NAME_MAX, ParticipantInvalid
 from .wording import WORDING_VERSION, current_wording, texts_of
 
-# The visit recorded with a sign-up gets a UUID derived from the participant's, so a replay finds it again.
+# The visit recorded with a sign-up gets a UUID derived from the participant's, so a replay finds it again;
+# so does a walk-in's mark on the register.
 VISIT_NAMESPACE = uuidlib.UUID("6f1d3c2e-8a51-4a8e-9c39-2f0f5b8e7a10")
+ATTENDANCE_NAMESPACE = uuidlib.UUID("0c1b7e52-3d4f-4f0e-9b8a-5e2d6c7a9f13")
 
 
 class ParticipantConflict(Exception):
@@ -82,11 +85,16 @@ class SignUpInput:
     consents: tuple[ConsentInput, ...] = field(default_factory=tuple)
     # The wording version the form showed (the phone may have kept the form since): what the consents record.
     wording_version: str = WORDING_VERSION
+    # A walk-in: the group session they were registered at (and marked present at), and what they did there.
+    group_session_id: int | None = None
+    activities: tuple[str, ...] = ()
 
     def content_hash(self, author_id: int) -> str:
         """A digest of everything the phone decided: a replay must match it exactly."""
+        # A sign-up that is not a walk-in hashes as it did before walk-ins: a replay of one stored earlier matches.
+        walk_in = () if self.group_session_id is not None else ("group_session_id", "activities")
         content = {k: v for k, v in self.__dict__.items()
-                   if k not in {"uuid", "consents", "recorded_at", "wording_version"}}
+                   if k not in {"uuid", "consents", "recorded_at", "wording_version", *walk_in}}
         content["recorded_at"] = self.recorded_at.astimezone(timezone.utc).isoformat(timespec="milliseconds")
         content["consents"] = sorted([c.kind, c.partner_name or ""] for c in self.consents)
         content["author"] = author_id
@@ -161,7 +169,8 @@ def parse_sign_up(form, user: User, prop: Property | None, estate: Estate | None
 
 
 def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Participant, bool]:
-    """Store the participant once, with consents, the first stage and (at a door) the signed_up visit."""
+    """Store the participant once, with consents, the first stage and (at a door) the signed_up visit, or (a
+    walk-in) their mark on the session's register."""
     digest = data.content_hash(user.id)
 
     def write() -> Participant:
@@ -180,11 +189,16 @@ def sign_up(user: User, data: SignUpInput, prop: Property | None) -> tuple[Parti
             preferred_contact=data.preferred_contact, age_band=data.age_band, source=data.source,
             status_at_signup=data.status_at_signup, barriers=list(data.barriers),
             interests=list(data.interests), signed_up_at=data.recorded_at, received_at=utcnow(),
-            content_hash=digest,
+            content_hash=digest, group_session_id=data.group_session_id,
         )
         participant.possible_duplicate_of_id = find_duplicate(data)
         db.session.add(participant)
         db.session.flush()
+        if data.group_session_id is not None:
+            db.session.add(Attendance(uuid=str(uuidlib.uuid5(ATTENDANCE_NAMESPACE, data.uuid)),
+                                      group_session_id=data.group_session_id, participant_id=participant.id,
+                                      recorded_by_id=user.id, recorded_at=data.recorded_at,
+                                      activities=list(data.activities), walk_in=True, content_hash=digest))
         for consent in data.consents:
             db.session.add(ConsentRecord(participant_id=participant.id, kind=consent.kind,
                                          partner_name=consent.partner_name, method=data.method,

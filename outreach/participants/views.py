@@ -23,6 +23,7 @@ from ..clock import local_today
 from ..extensions import db
 from ..htmx import answers_in_place, render, with_reason
 from ..models import (
+    ACTIVITIES,
     AGE_BANDS,
     BARRIERS,
     CONSENT_KINDS,
@@ -34,6 +35,7 @@ from ..models import (
     SPECIAL_CATEGORY_BARRIERS,
     STAGES,
     STATUS_AT_SIGNUP,
+    WALK_IN_SOURCES,
     Participant,
 )
 from ..privacy import access_log
@@ -53,7 +55,8 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "CONSENT_METHODS": CONSENT_METHODS, "EVIDENCE": EVIDENCE, "INTERESTS": INTERESTS,
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
               "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
-              "RESTRICTIONS": RESTRICTIONS}
+              "RESTRICTIONS": RESTRICTIONS, "ACTIVITIES": ACTIVITIES,
+              "WALK_IN_SOURCES": WALK_IN_SOURCES}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -94,14 +97,16 @@ def _sign_up_target():
 
 def _chosen(form) -> dict[str, list[str]]:
     """The ticked boxes of a form being shown again (lists of codes by field name)."""
-    names = ("barriers", "interests", "consents", "topics")
+    names = ("barriers", "interests", "consents", "topics", "activities")
     return {n: form.getlist(n) if hasattr(form, "getlist") else [] for n in names}
 
 
-def _form_context(prop, estates, **extra) -> dict:
+def sign_up_context(prop, estates, **extra) -> dict:
+    """What the sign-up form needs: at a door (`prop`), without one, or (`group_session`) for a walk-in."""
     wording_version, wording_text = current_wording()
     context = {"wording_version": wording_version, "wording_text": wording_text, "property": prop,
-               "estates": estates, "errors": {}, "form": {}, "problem": None, **CODE_LISTS}
+               "estates": estates, "errors": {}, "form": {}, "problem": None, "group_session": None,
+               "default_source": "drop_in", "default_estate": None, **CODE_LISTS}
     context.update(extra)
     # A pack of many doors passes what it already worked out for the whole estate.
     if "next_door" not in context:
@@ -117,12 +122,12 @@ def _form_context(prop, estates, **extra) -> dict:
 def new():
     """The sign-up form: at a door (?property=<id>) or without one (drop-in, referral)."""
     prop, estates = _sign_up_target()
-    return render("participants/new.html", "participants/_sign_up_form.html", **_form_context(prop, estates))
+    return render("participants/new.html", "participants/_sign_up_form.html", **sign_up_context(prop, estates))
 
 
 def sign_up_page(prop, next_door, status) -> str:
     """The empty sign-up form at a door, as the whole page: what a phone saves to sign someone up offline."""
-    return render_template("participants/new.html", **_form_context(prop, [prop.estate], next_door=next_door,
+    return render_template("participants/new.html", **sign_up_context(prop, [prop.estate], next_door=next_door,
                                                                      status=status))
 
 
@@ -160,7 +165,7 @@ def create():
 
 def _form_response(prop, estates, status: int, **extra):
     return render("participants/new.html", "participants/_sign_up_form.html", status_code=status,
-                  **_form_context(prop, estates, **extra))
+                  **sign_up_context(prop, estates, **extra))
 
 
 def _form_problem(prop, estates, status: int, reason: str):

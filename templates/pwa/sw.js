@@ -143,8 +143,11 @@ function forgetPages(keep) {
   }).catch(function () {});
 }
 
+// Past the days pages are kept, or past the page's own time (a register, which lists names: the server says when).
 function tooOld(saved) {
   var at = Date.parse(saved.headers.get("X-Outreach-Saved"));
+  var until = Date.parse(saved.headers.get("X-Outreach-Keep-Until") || "");
+  if (until < Date.now()) return true;
   return !(at > Date.now() - LIMITS.pagesMaxDays * DAY);
 }
 
@@ -525,8 +528,10 @@ function savedAnswer(record, request) {
     if (door && fragment && start >= 0 && end > start) {
       // The cached door, so the worker can go on; the page overlays what is waiting to send.
       body = text.slice(start, end).replace(MARKERS.doorMessage, note);
-    } else if (fragment) {
+    } else if (fragment && door) {
       body = MARKERS.door + ' class="door-card">' + note + "</section>";
+    } else if (fragment) {
+      body = note;  // a mark on a register: the page shows it on the register (register.js)
     } else {
       note += waysOn(record.body);
       var from = text.indexOf(MARKERS.offlineMessage), to = text.indexOf(MARKERS.offlineMessageEnd);
@@ -540,7 +545,8 @@ function savedAnswer(record, request) {
 // A form that names the way on (a sign-up at a door: the next door, the walk list) gets it offline too.
 function waysOn(body) {
   var fields = new URLSearchParams(body), links = "";
-  [["then_next", "Next door"], ["then_walk", "Back to the walk list"]].forEach(function (way) {
+  [["then_next", "Next door"], ["then_walk", "Back to the walk list"], ["then_register", "Back to the register"]]
+    .forEach(function (way) {
     var url = fields.get(way[0]);
     if (url && /^\/[^\/\\]/.test(url)) {
       links += '<p><a class="button" href="' + contract.escapeHtml(url) + '">' + way[1] + "</a></p>";
