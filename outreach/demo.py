@@ -22,17 +22,22 @@ from .models import (
     ANSWERED,
     SATURATION_SLOTS,
     Assignment,
+    Attendance,
     Block,
     ConsentRecord,
     Estate,
+    GroupSession,
     Organisation,
     Participant,
     Property,
+    Qualification,
     Referral,
+    SessionSeries,
     StageEvent,
     SupportSession,
     Team,
     User,
+    Venue,
     Visit,
 )
 from .participants.journey import SESSION_TOPICS
@@ -354,6 +359,108 @@ def _journey(rng: random.Random, p: Participant, college: str, last_day: date, t
         stage(day, "closed", reason=rng.choice(["Moved away", "No longer wants support"]))
 
 
+# Two venues of the Bidston Rise team, each with a weekly session: six weeks back, eight ahead.
+VENUES = [
+    dict(estate="Bidston Rise", name="Bidston Community House",
+         address="Larch House, ground floor, Bidston Rise, CH43 7",
+         area="Bidston Rise and Beechwood", access="Step-free entrance, accessible toilet, hearing loop at the desk",
+         kind="job_club", title="Job club", weekday=1, at="10:00", minutes=150, staff="Aisha Khan",
+         partners="Jobcentre work coach; Wirral Met College tutor"),
+    dict(estate="Wellhouse", name="Wellhouse Community Centre", address="Wellhouse Crescent, Glasgow G33 4",
+         area="Wellhouse and Easterhouse", access="Step-free; lift to the first-floor learning room",
+         kind="drop_in", title="Drop-in: jobs and money advice", weekday=3, at="13:30", minutes=120,
+         staff="Callum Fraser", partners=None),
+]
+WEEKS_BACK, WEEKS_AHEAD = 6, 8
+WALK_IN_SOURCES = {"word_of_mouth": 35, "jobcentre": 25, "poster": 15, "partner": 10, "door_knock": 10, "drop_in": 5}
+ACTIVITY_WEIGHTS = {"job_search": 30, "cv": 20, "application": 20, "benefits_journal": 10, "digital_skills": 15,
+                    "confidence": 10, "other": 3}
+QUALIFICATIONS = [("Food Safety and Hygiene", "Level 2", "Highfield Qualifications"),
+                  ("Health and Safety in the Workplace", "Level 1", "Highfield Qualifications"),
+                  ("CSCS Health, Safety and Environment test", None, "CITB"),
+                  ("Essential Digital Skills", "Entry 3", "City & Guilds")]
+
+
+def _group_sessions(rng: random.Random, today: date, tz, team: Team, estates: dict, workers: list, lead: User,
+                    participants: list, phones: list) -> tuple[list, list, list]:
+    """Venues, weekly series and their weeks; six weeks of registers with regulars and walk-ins.
+
+    Returns (walk-ins, attendance, sessions): the walk-ins are participants (their journeys are laid out
+    with everyone's), registered at the session they first came to.
+    """
+    walk_ins, marks, all_sessions = [], [], []
+    for spec in VENUES:
+        estate = estates[spec["estate"]]
+        venue = Venue(team_id=team.id, estate_id=estate.id, name=spec["name"], address=spec["address"],
+                      area=spec["area"], accessibility=spec["access"])
+        db.session.add(venue)
+        db.session.flush()
+        this_week = today - timedelta(days=today.weekday()) + timedelta(days=spec["weekday"])
+        first, last = this_week - timedelta(weeks=WEEKS_BACK), this_week + timedelta(weeks=WEEKS_AHEAD)
+        series = SessionSeries(venue_id=venue.id, kind=spec["kind"], title=spec["title"], weekday=spec["weekday"],
+                               starts_at=spec["at"], minutes=spec["minutes"], first_on=first, last_on=last,
+                               staff=spec["staff"], partners=spec["partners"], created_by_id=lead.id)
+        db.session.add(series)
+        db.session.flush()
+        hour, minute = (int(x) for x in spec["at"].split(":"))
+        sessions = [GroupSession(venue_id=venue.id, series_id=series.id, kind=spec["kind"], title=spec["title"],
+                                 held_on=first + timedelta(weeks=n),
+                                 starts_at=_at(first + timedelta(weeks=n), hour * 60 + minute, tz),
+                                 minutes=spec["minutes"], staff=spec["staff"], partners=spec["partners"])
+                    for n in range(WEEKS_BACK + WEEKS_AHEAD + 1)]
+        # One past week was called off, and so is one ahead: What's on says so, with the reason.
+        for gone, why in ((sessions[2], "Room flooded after the storm"), (sessions[WEEKS_BACK + 3], "Bank holiday")):
+            gone.cancelled_at = _at(gone.held_on - timedelta(days=1), 600, tz)
+            gone.cancelled_by_id, gone.cancel_reason = lead.id, why
+        db.session.add_all(sessions)
+        db.session.flush()
+        all_sessions += sessions
+        regulars = [p for p in participants if p.estate_id == estate.id]
+        regulars = rng.sample(regulars, min(14, len(regulars)))
+        for session in sessions:
+            if session.held_on >= today or session.cancelled_at is not None:
+                continue
+            came = [p for p in regulars if p.signed_up_at < session.starts_at and rng.random() < 0.6]
+            for _ in range(rng.choices(range(1, 5), [30, 35, 25, 10])[0]):
+                at = session.starts_at + timedelta(minutes=rng.randint(5, 60))
+                person = _participant(rng, phones, estate_id=estate.id, created_by_id=rng.choice(workers).id,
+                                      source=_pick(rng, WALK_IN_SOURCES), signed_up_at=at,
+                                      received_at=at + timedelta(seconds=rng.uniform(2, 60)),
+                                      group_session_id=session.id)
+                db.session.add(person)
+                db.session.flush()
+                walk_ins.append(person)
+                marks.append(_mark(rng, session, person, person.created_by_id, at, walk_in=True))
+                if rng.random() < 0.6:
+                    regulars.append(person)  # a walk-in who comes back
+            marks += [_mark(rng, session, p, rng.choice(workers).id,
+                            session.starts_at + timedelta(minutes=rng.randint(0, 40))) for p in came]
+    return walk_ins, marks, all_sessions
+
+
+def _mark(rng: random.Random, session: GroupSession, person: Participant, by: int, at: datetime,
+          walk_in: bool = False) -> Attendance:
+    made = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return Attendance(uuid=made, group_session_id=session.id, participant_id=person.id, recorded_by_id=by,
+                      recorded_at=at, received_at=at + timedelta(seconds=rng.uniform(2, 90)),
+                      activities=_some(rng, ACTIVITY_WEIGHTS, rng.choice([1, 1, 2, 3])), walk_in=walk_in,
+                      content_hash=hashlib.sha256(made.encode()).hexdigest())
+
+
+def _qualifications(rng: random.Random, records: list, last_day: date) -> list[Qualification]:
+    """Certificates gained by about half of those who started training, a week to three after."""
+    gained = []
+    for event in records:
+        if isinstance(event, StageEvent) and event.stage == "training_started" and rng.random() < 0.5:
+            on = event.occurred_on + timedelta(days=rng.randint(7, 21))
+            if on <= last_day:
+                title, level, body = rng.choice(QUALIFICATIONS)
+                gained.append(Qualification(participant_id=event.participant_id, title=title, level=level,
+                                            awarding_body=body, achieved_on=on, evidence="certificate",
+                                            recorded_by_id=event.recorded_by_id))
+    return gained
+
+
 def seed_demo(seed: int = 2026) -> str:
     """Create the demo organisation, estates, visits and participants; return a one-paragraph summary."""
     tz_name = current_app.config["ORG_TIMEZONE"]  # the organisation's clock is the app's (ORG_TIMEZONE)
@@ -418,10 +525,16 @@ def seed_demo(seed: int = 2026) -> str:
     db.session.add_all(participants)
     db.session.flush()
 
+    walk_ins, marks, sessions = _group_sessions(rng, today, tz, teams["main"], estates, team_workers["main"], lead,
+                                                participants, phones)
+    participants += walk_ins
+    db.session.add_all(marks)
+
     college = {estate.id: spec["college"] for spec, estate, _ in built}
     records: list = []
     for p in participants:
         _journey(rng, p, college[p.estate_id], today - timedelta(days=1), tz, records)
+    records += _qualifications(rng, records, today - timedelta(days=1))
     db.session.add_all(records)
 
     knocked = {v.property_id for v in history.visits}
@@ -435,6 +548,8 @@ def seed_demo(seed: int = 2026) -> str:
         f"({from_door} signed up at the door, {len(participants) - from_door} from other sources) with "
         f"{made['ConsentRecord']} consent records, {made['StageEvent']} stage events ({made['job_started']} job "
         f"starts, {made['progression']} progressions), {made['SupportSession']} support sessions and "
-        f"{made['Referral']} referrals, and {len(assignments)} assignments for this week.")
+        f"{made['Referral']} referrals, {made['Qualification']} qualifications, and {len(assignments)} assignments "
+        f"for this week. {len(VENUES)} venues run {len(sessions)} group sessions (six weeks back, eight ahead): "
+        f"{len(marks)} attendances, {len(walk_ins)} of them walk-ins.")
     db.session.commit()  # last: committing expires every object, and the summary reads them
     return summary
