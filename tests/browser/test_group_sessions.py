@@ -117,3 +117,24 @@ def test_whats_on_prints_on_one_a4_page_for_a_resident(module_server, phone):
     pdf = page.pdf(format="A4", print_background=True)
     pages = re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)
     assert len(pages) == 1, f"What's on printed on {len(pages)} A4 pages"
+
+
+def test_a_register_is_not_kept_on_the_phone_after_the_day_after_its_session(module_server, phone):
+    server = module_server
+    week_ago = datetime.now(LONDON).date() - timedelta(days=7)
+    old = server.scalar("select id from group_session where held_on <= :d and cancelled_at is null "
+                        "order by held_on desc limit 1", d=week_ago)
+    page = phone.new_page()
+    sign_in(page, server, "worker@demo.outreach")
+    wait_for_worker(page)
+    page.goto(server.url + f"/sessions/{old}")
+    expect(page.get_by_role("heading", name=re.compile("^Register: "), level=1)).to_be_visible()
+    page.goto(server.url + "/sessions/")  # What's on holds no names: it stays
+    phone.set_offline(True)
+    page.goto(server.url + f"/sessions/{old}")
+    expect(page.get_by_role("heading", name="Not saved on this phone")).to_be_visible()
+    page.goto(server.url + "/sessions/")
+    expect(page.get_by_role("note")).to_contain_text("Saved on this phone")
+    wait_until(page, f"caches.open('outreach-pages').then(c => c.keys()).then(keys => "
+                     f"!keys.some(k => k.url.endsWith('/sessions/{old}')))")
+    phone.set_offline(False)
