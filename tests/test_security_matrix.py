@@ -102,6 +102,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("participants.show", "GET"): TEAM_PAGE,
     ("participants.add_referral", "POST"): Rule(TEAM_WORKERS, "team"),
     ("participants.add_session", "POST"): Rule(TEAM_WORKERS, "team"),
+    ("participants.add_qualification", "POST"): Rule(TEAM_WORKERS, "team"),
     ("participants.change_stage", "POST"): Rule(TEAM_WORKERS, "team"),
     ("participants.withdraw_consent", "POST"): Rule(TEAM_WORKERS | {A}, "team"),
     ("participants.give_consent", "POST"): Rule(TEAM_WORKERS | {A}, "team"),

@@ -1,4 +1,5 @@
-"""A participant's journey: stages, 1-2-1 support sessions, referrals, and the timeline that shows them."""
+"""A participant's journey: stages, 1-2-1 support sessions, referrals, qualifications, group sessions attended,
+and the timeline that shows them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,16 +10,22 @@ from sqlalchemy import select
 from ..clock import local_today, org_timezone
 from ..extensions import db
 from ..models import (
+    ACTIVITIES,
     CONSENT_KINDS,
     CONSENT_METHODS,
     EVIDENCE,
+    QUALIFICATION_EVIDENCE,
     STAGES,
+    Attendance,
     CaseworkerChange,
+    GroupSession,
     Participant,
+    Qualification,
     Referral,
     StageEvent,
     SupportSession,
     User,
+    Venue,
 )
 from ..validation import Fields
 from .input import TEXT_MAX, ParticipantInvalid
@@ -44,7 +51,7 @@ class TimelineEntry:
     """One dated line of a participant's journey."""
 
     on: date
-    kind: str  # stage, session, referral, consent, withdrawal, caseworker
+    kind: str  # stage, session, attendance, referral, qualification, consent, withdrawal, caseworker
     title: str
     details: list[str]
     by: str | None = None
@@ -59,10 +66,18 @@ def timeline(participant: Participant) -> list[TimelineEntry]:
     referrals = db.session.scalars(select(Referral).where(Referral.participant_id == participant.id)).all()
     changes = db.session.scalars(select(CaseworkerChange).where(CaseworkerChange.participant_id == participant.id)
                                  ).all()
+    qualifications = db.session.scalars(select(Qualification).where(Qualification.participant_id == participant.id)
+                                        ).all()
+    attended = db.session.execute(
+        select(Attendance, GroupSession.title, GroupSession.held_on, Venue.name)
+        .join(GroupSession, GroupSession.id == Attendance.group_session_id)
+        .join(Venue, Venue.id == GroupSession.venue_id)
+        .where(Attendance.participant_id == participant.id)).all()
     ids = ({i for c in changes for i in (c.previous_id, c.caseworker_id, c.changed_by_id) if i}
            | {e.recorded_by_id for e in participant.stage_events} | {s.worker_id for s in sessions}
            | {r.referred_by_id for r in referrals} | {c.recorded_by_id for c in participant.consents}
-           | {c.withdrawn_by_id for c in participant.consents if c.withdrawn_by_id})
+           | {c.withdrawn_by_id for c in participant.consents if c.withdrawn_by_id}
+           | {q.recorded_by_id for q in qualifications} | {a.recorded_by_id for a, *_ in attended})
     users = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
     entries: list[TimelineEntry] = []
     for e in participant.stage_events:
@@ -83,6 +98,18 @@ def timeline(participant: Participant) -> list[TimelineEntry]:
             details.append(s.notes)
         entries.append(TimelineEntry(s.held_on, "session", "1-2-1 support session", details,
                                      users.get(s.worker_id), (s.recorded_at, s.id)))
+    for a, title, held_on, venue in attended:
+        details = ["Did: " + ", ".join(ACTIVITIES.get(code, code) for code in a.activities)] if a.activities else []
+        if a.walk_in:
+            details.append("Walked in: registered at this session")
+        entries.append(TimelineEntry(held_on, "attendance", f"Came to {title} at {venue}", details,
+                                     users.get(a.recorded_by_id), (a.recorded_at, a.id)))
+    for q in qualifications:
+        details = [f"Awarded by {q.awarding_body}",
+                   f"Evidence: {QUALIFICATION_EVIDENCE.get(q.evidence, q.evidence)}"]
+        entries.append(TimelineEntry(q.achieved_on, "qualification",
+                                     f"Qualification gained: {q.title}" + (f" ({q.level})" if q.level else ""),
+                                     details, users.get(q.recorded_by_id), (q.recorded_at, q.id)))
     for r in referrals:
         details = [f"Outcome: {r.outcome}" + (f" ({r.outcome_on:%-d %b %Y})" if r.outcome_on else "")
                    ] if r.outcome else ["Outcome not known yet"]
@@ -195,3 +222,24 @@ def add_referral(user: User, participant: Participant, form) -> Referral:
     db.session.add(referral)
     db.session.commit()
     return referral
+
+
+def add_qualification(user: User, participant: Participant, form) -> Qualification:
+    """Record a qualification gained (certificated learning): what, its level, from whom, when, on what evidence."""
+    fields = Fields(form, ParticipantInvalid)
+    title = fields.text("title", "qualification's title", 200,
+                        required="Name the qualification (e.g. Food Hygiene).")
+    level = fields.text("level", "level", 40)
+    awarding_body = fields.text("awarding_body", "awarding body's name", 200,
+                                required="Name the awarding body (e.g. City & Guilds).")
+    achieved_on = fields.day("achieved_on", "the date it was achieved", required=True, not_after=local_today())
+    if achieved_on and achieved_on < participant.signed_up_at.astimezone(org_timezone()).date():
+        fields.error("achieved_on", "The date is before they signed up.")
+    evidence = fields.choice("evidence", QUALIFICATION_EVIDENCE, "Choose the evidence from the list.", default="")
+    fields.check()
+    qualification = Qualification(participant_id=participant.id, title=title, level=level,
+                                  awarding_body=awarding_body, achieved_on=achieved_on, evidence=evidence,
+                                  recorded_by_id=user.id)
+    db.session.add(qualification)
+    db.session.commit()
+    return qualification

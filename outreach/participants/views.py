@@ -30,6 +30,7 @@ from ..models import (
     CONSENT_METHODS,
     EVIDENCE,
     INTERESTS,
+    QUALIFICATION_EVIDENCE,
     RESTRICTIONS,
     SOURCES,
     SPECIAL_CATEGORY_BARRIERS,
@@ -56,7 +57,7 @@ CODE_LISTS = {"AGE_BANDS": AGE_BANDS, "BARRIERS": BARRIERS, "CONSENT_KINDS": CON
               "SOURCES": SOURCES, "STAGES": STAGES, "STATUS_AT_SIGNUP": STATUS_AT_SIGNUP,
               "SPECIAL_CATEGORY_BARRIERS": SPECIAL_CATEGORY_BARRIERS, "SESSION_TOPICS": SESSION_TOPICS,
               "RESTRICTIONS": RESTRICTIONS, "ACTIVITIES": ACTIVITIES,
-              "WALK_IN_SOURCES": WALK_IN_SOURCES}
+              "WALK_IN_SOURCES": WALK_IN_SOURCES, "QUALIFICATION_EVIDENCE": QUALIFICATION_EVIDENCE}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -246,6 +247,14 @@ def add_referral(participant_id: int):
     """Record a referral to a partner."""
     return _journey_post(participant_id, "referral",
                          lambda p: journey.add_referral(current_user, p, request.form), "Referral added.")
+
+
+@bp.post("/<int:participant_id>/qualifications")
+@login_required
+def add_qualification(participant_id: int):
+    """Record a qualification gained."""
+    return _journey_post(participant_id, "qualification",
+                         lambda p: journey.add_qualification(current_user, p, request.form), "Qualification added.")
 
 
 @bp.post("/<int:participant_id>/consents/<int:consent_id>/withdraw")
