@@ -46,6 +46,7 @@ NOT_PAGES = {
     "coverage.data": "JSON for the coverage map's script",
     "reports.funnel_csv": "a CSV download",
     "reports.outcomes_csv": "a CSV download",
+    "reports.attendance_csv": "a CSV download",
     "health.healthz": "JSON for the proxy and the operator: the process is up",
     "health.readyz": "JSON for the proxy and the operator: database, migrations and Redis ready",
     "privacy.export_file": "a JSON download: the subject access export as a file",

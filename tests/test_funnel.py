@@ -19,9 +19,11 @@ from outreach.models import (
     CONVERSATION,
     INTERESTED,
     KNOCKED,
+    Attendance,
     Estate,
     Participant,
     Property,
+    Qualification,
     StageEvent,
     SupportSession,
     User,
@@ -63,16 +65,18 @@ def count_by_hand(db, f: FunnelFilters) -> dict:
     for e in db.session.scalars(select(StageEvent)):
         if e.participant_id in cohort:
             reached.setdefault(e.stage, set()).add(e.participant_id)
-    sessions = {}
-    for s in db.session.scalars(select(SupportSession)):
-        sessions[s.participant_id] = sessions.get(s.participant_id, 0) + 1
+    contacts = {}  # support contacts: 1-2-1 sessions and group sessions attended
+    for pid in [*db.session.scalars(select(SupportSession.participant_id)),
+                *db.session.scalars(select(Attendance.participant_id))]:
+        contacts[pid] = contacts.get(pid, 0) + 1
+    qualified = set(db.session.scalars(select(Qualification.participant_id))) & cohort
 
     def union(stages):
         return len(set().union(*(reached.get(s, set()) for s in stages)))
     return {"properties": len(props), **{k: len(v) for k, v in doors.items()}, "signed_up": len(cohort),
             "active": union(REACHED_ACTIVE), "outcome": union(OUTCOME_STAGES),
-            **{s: len(reached.get(s, ())) for s in OUTCOME_STAGES},
-            "three_sessions": sum(1 for pid in cohort if sessions.get(pid, 0) >= 3)}
+            **{s: len(reached.get(s, ())) for s in OUTCOME_STAGES}, "qualification": len(qualified),
+            "three_sessions": sum(1 for pid in cohort if contacts.get(pid, 0) >= 3)}
 
 
 @pytest.fixture

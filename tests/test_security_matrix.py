@@ -118,6 +118,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("pwa.outbox", "GET"): Rule(),
     ("pwa.service_worker", "GET"): PUBLIC,
     ("pwa.session_info", "GET"): PUBLIC,
+    ("reports.attendance_csv", "GET"): Rule(frozenset({M})),
     ("reports.funnel_csv", "GET"): Rule(frozenset({M})),
     ("reports.index", "GET"): Rule(frozenset({M})),
     ("reports.outcomes_csv", "GET"): Rule(frozenset({M})),

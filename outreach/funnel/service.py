@@ -28,8 +28,10 @@ from ..models import (
     INTERESTED,
     KNOCKED,
     OUTCOMES,
+    Attendance,
     Participant,
     Property,
+    Qualification,
     StageEvent,
     SupportSession,
     Visit,
@@ -41,7 +43,8 @@ FILTER_NOTE = ("Estate filters every step; period and worker filter door visits 
                "those signed up count whenever they happen); source filters people only, as doors have no source.")
 REACHED_ACTIVE = ("active", "training_started", "job_started", "progression")
 OUTCOME_STAGES = ("training_started", "job_started", "progression")
-INTERVENTIONS = 3  # "three meaningful interventions"
+INTERVENTIONS = 3  # "three meaningful interventions": support contacts, 1-2-1 or at a group session
+INTENSITY_TEXT = (f"at least {INTERVENTIONS} support contacts (1-2-1 sessions and group sessions attended)")
 # Dates a programme can have: a typo of a year (0026, 20266) is refused, not reported on.
 EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2099, 12, 31)
 DOOR_KNOCK = "door_knock"  # the source of people signed up at their door
@@ -101,8 +104,9 @@ class Funnel:
 
     steps: list[Step]
     outcomes: dict[str, int]
-    three_sessions: int
+    three_sessions: int  # people with at least INTERVENTIONS support contacts
     trend: list[TrendWeek] = field(default_factory=list)
+    ways_in: list[WayIn] = field(default_factory=list)
 
     @property
     def scale(self) -> int:
@@ -280,8 +284,29 @@ def _reached(stages) -> object:
     return func.count(distinct(case((StageEvent.stage.in_(stages), StageEvent.participant_id))))
 
 
+def support_contacts(cohort=None):
+    """One row (`pid`) per support contact: each 1-2-1 support session, and each group session attended.
+
+    The one definition of a support contact for the funnel, its trend of intensity and the reports.
+    `cohort`: a select of participant ids to keep to (pushed into both parts, so an index narrows each).
+    """
+    sessions = select(SupportSession.participant_id.label("pid"))
+    attended = select(Attendance.participant_id.label("pid"))
+    if cohort is not None:
+        sessions = sessions.where(SupportSession.participant_id.in_(cohort))
+        attended = attended.where(Attendance.participant_id.in_(cohort))
+    return union_all(sessions, attended).subquery()
+
+
+def intensive(cohort=None):
+    """Ids (`pid`) of participants with at least INTERVENTIONS support contacts: "three meaningful interventions"."""
+    contacts = support_contacts(cohort)
+    return select(contacts.c.pid).group_by(contacts.c.pid).having(func.count() >= INTERVENTIONS).subquery()
+
+
 def people_steps(f: FunnelFilters) -> dict[str, int]:
-    """Participants signed up, reaching active and each outcome, and with at least three support sessions."""
+    """Participants signed up, reaching active and each outcome, with a qualification, and with at least
+    three support contacts."""
     conds = participant_conditions(f)
     signed_up, door_knock = db.session.execute(
         select(func.count(Participant.id),
@@ -294,13 +319,73 @@ def people_steps(f: FunnelFilters) -> dict[str, int]:
                *(_reached((stage,)) for stage in OUTCOME_STAGES))
         .where(StageEvent.stage.in_(REACHED_ACTIVE), *stage_where)
     ).one()
-    session_where = [SupportSession.participant_id.in_(cohort)] if conds else []
-    intense = (select(SupportSession.participant_id).where(*session_where)
-               .group_by(SupportSession.participant_id)
-               .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
-    three = db.session.scalar(select(func.count()).select_from(intense))
+    three = db.session.scalar(select(func.count()).select_from(intensive(cohort if conds else None)))
+    qualified = db.session.scalar(select(func.count(distinct(Qualification.participant_id)))
+                                  .where(*([Qualification.participant_id.in_(cohort)] if conds else [])))
     return {"signed_up": signed_up, "door_knock": door_knock, "active": row[0], "outcome": row[1],
-            **{stage: row[2 + n] for n, stage in enumerate(OUTCOME_STAGES)}, "three_sessions": three}
+            **{stage: row[2 + n] for n, stage in enumerate(OUTCOME_STAGES)}, "qualification": qualified,
+            "three_sessions": three}
+
+
+PEOPLE_KEYS = ("active", "any_outcome", *OUTCOME_STAGES, "qualification", "three")
+
+
+def people_grouped(conditions: list, *columns) -> dict:
+    """People meeting `conditions`, grouped by `columns`: how many, and how many reached each stage, gained a
+    qualification and had at least three support contacts (PEOPLE_KEYS), in one grouped query.
+
+    Keyed by the column's value (a tuple of the values for several columns).
+    """
+    def reached(stages):
+        return func.max(case((StageEvent.stage.in_(stages), 1), else_=0))
+    stages = (select(StageEvent.participant_id.label("pid"), reached(REACHED_ACTIVE).label("active"),
+                     reached(OUTCOME_STAGES).label("any_outcome"), *(reached((s,)).label(s) for s in OUTCOME_STAGES))
+              .group_by(StageEvent.participant_id).subquery())
+    qualified = select(Qualification.participant_id.label("pid")).group_by(Qualification.participant_id).subquery()
+    contacts = intensive()
+    flags = [func.coalesce(func.sum(stages.c[k]), 0) for k in PEOPLE_KEYS[:-2]]
+    stmt = (select(*columns, func.count(Participant.id), *flags, func.count(qualified.c.pid),
+                   func.count(contacts.c.pid))
+            .outerjoin(stages, stages.c.pid == Participant.id)
+            .outerjoin(qualified, qualified.c.pid == Participant.id)
+            .outerjoin(contacts, contacts.c.pid == Participant.id)
+            .where(*conditions).group_by(*columns))
+    n = len(columns)
+    return {(row[0] if n == 1 else tuple(row[:n])):
+            {"signed_up": row[n], **{k: int(v) for k, v in zip(PEOPLE_KEYS, row[n + 1:], strict=True)}}
+            for row in db.session.execute(stmt)}
+
+
+def people_by(f: FunnelFilters, *columns) -> dict:
+    """Those signed up in the period (the funnel's cohort), grouped by `columns`: see `people_grouped`."""
+    return people_grouped(participant_conditions(f), *columns)
+
+
+@dataclass
+class WayIn:
+    """One source's people: signed up, and how many of them reached each later step."""
+
+    source: str
+    label: str
+    counts: dict[str, int]
+
+    def rate(self, key: str) -> str:
+        """The share of those signed up from this source, as the page shows it ("–" when none signed up)."""
+        share = rate(self.counts[key], self.counts["signed_up"])
+        return "–" if share is None else f"{round(100 * share)}%"
+
+
+WAY_IN_ROWS = (("signed_up", "Signed up"), ("active", "Active"),
+               ("any_outcome", "Outcome (training, job, progression)"), ("qualification", "Qualification gained"),
+               ("three", f"At least {INTERVENTIONS} support contacts"))
+
+
+def ways_in(f: FunnelFilters) -> list[WayIn]:
+    """The people steps by source, side by side (every filter but source), in SOURCES order."""
+    from ..models import SOURCES
+    groups = people_by(replace(f, source=None), Participant.source)
+    empty = {"signed_up": 0, **{k: 0 for k in PEOPLE_KEYS}}
+    return [WayIn(code, label, groups.get(code, empty)) for code, label in SOURCES.items()]
 
 
 def _fresh_transaction() -> None:
@@ -310,12 +395,15 @@ def _fresh_transaction() -> None:
         db.session.execute(text("SET LOCAL jit = off"))
 
 
-def funnel(f: FunnelFilters, *, with_trend: bool = True, today: date | None = None) -> Funnel:
-    """The whole funnel with step rates (and the weekly trend) for these filters."""
+def funnel(f: FunnelFilters, *, with_trend: bool = True, with_ways_in: bool = False,
+           today: date | None = None) -> Funnel:
+    """The whole funnel with step rates (the weekly trend, and the people steps by source) for these filters."""
     calls = [lambda: door_steps(f), lambda: people_steps(f)]
     if with_trend:
         calls.append(lambda: weekly_trend(f, today=today))
-    doors, people, *trend = side_by_side(*calls, prepare=_fresh_transaction)
+    if with_ways_in:
+        calls.append(lambda: ways_in(f))
+    doors, people, *more = side_by_side(*calls, prepare=_fresh_transaction)
     counts = {**doors, **people}
     steps, previous = [], None
     for key, label, unit in STEPS:
@@ -332,12 +420,15 @@ def funnel(f: FunnelFilters, *, with_trend: bool = True, today: date | None = No
             step.rate = rate(step.count, previous.count)
         steps.append(step)
         previous = step
-    result = Funnel(steps, {stage: counts[stage] for stage in OUTCOME_STAGES}, counts["three_sessions"])
+    result = Funnel(steps, {key: counts[key] for key in (*OUTCOME_STAGES, "qualification")},
+                    counts["three_sessions"])
     for step in steps:
         # One honest scale for doors and people alike: 61 sign-ups are drawn 61/1,638 of the properties.
         step.share = step.count / result.scale
     if with_trend:
-        result.trend = trend[0]
+        result.trend = more.pop(0)
+    if with_ways_in:
+        result.ways_in = more.pop(0)
     return result
 
 
@@ -447,6 +538,25 @@ def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
             errors["estate"] = "Choose an estate from the list."
         else:
             estate_ids = (match.id,)
+    date_from, date_to = parse_period(chosen, errors)
+    worker_id = None
+    if chosen["worker"]:
+        match = next((w for w in workers if str(w.id) == chosen["worker"]), None)
+        if match is None:
+            errors["worker"] = "Choose a worker from the list."
+        else:
+            worker_id = match.id
+    source = chosen["source"] or None
+    if source and source not in SOURCES:
+        errors["source"] = "Choose a source from the list."
+        source = None
+    filters = FunnelFilters(estate_ids, date_from, date_to, worker_id, source)
+    return filters, FilterChoices(estates, workers, chosen, errors)
+
+
+def parse_period(chosen: dict, errors: dict) -> tuple[date | None, date | None]:
+    """The first and last days of the period from `chosen["from"]` and `chosen["to"]`; a refused one is None,
+    with the reason in `errors` beside its field."""
     fields = Fields(chosen)
     dates = {key: day for key in ("from", "to")
              if (day := fields.day(key, "a date", between=(EARLIEST_DATE, LATEST_DATE))) is not None}
@@ -460,19 +570,7 @@ def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
         errors["from"] = f"A period can be at most {years} years long: choose a later start or an earlier end."
         dates.pop("from")
         dates.pop("to", None)
-    worker_id = None
-    if chosen["worker"]:
-        match = next((w for w in workers if str(w.id) == chosen["worker"]), None)
-        if match is None:
-            errors["worker"] = "Choose a worker from the list."
-        else:
-            worker_id = match.id
-    source = chosen["source"] or None
-    if source and source not in SOURCES:
-        errors["source"] = "Choose a source from the list."
-        source = None
-    filters = FunnelFilters(estate_ids, dates.get("from"), dates.get("to"), worker_id, source)
-    return filters, FilterChoices(estates, workers, chosen, errors)
+    return dates.get("from"), dates.get("to")
 
 
 def quarter_start(day: date) -> date:
@@ -497,20 +595,21 @@ def quick_periods(today: date) -> list[tuple[str, date, date]]:
             ("Last 12 months", twelve_months_start(today), today)]
 
 
-def default_period(today: date) -> tuple[date, date]:
+def default_period(today: date, name: str = DEFAULT_PERIOD) -> tuple[date, date]:
     """The period figures cover when none was chosen: the same for the funnel and the reports."""
-    return next((start, end) for label, start, end in quick_periods(today) if label == DEFAULT_PERIOD)
+    return next((start, end) for label, start, end in quick_periods(today) if label == name)
 
 
-def with_default_period(args, filters: FunnelFilters, choices: FilterChoices, today: date) -> FunnelFilters:
-    """The filters over the default period when the request names no period at all.
+def with_default_period(args, filters, choices: FilterChoices, today: date, name: str = DEFAULT_PERIOD):
+    """The filters (any with `date_from` and `date_to`) over the default period when the request names no
+    period at all.
 
     A request that names the period but leaves it empty (`?from=&to=`, the "All time" link, or a cleared
     form) asks for every record, so only the absence of both arguments means "the default".
     """
     if "from" in args or "to" in args:
         return filters
-    start, end = default_period(today)
+    start, end = default_period(today, name)
     choices.chosen.update({"from": start.isoformat(), "to": end.isoformat()})
     return replace(filters, date_from=start, date_to=end)
 

@@ -8,7 +8,9 @@ from ..htmx import render
 from ..models import SOURCES
 from .service import (
     FILTER_NOTE,
+    INTENSITY_TEXT,
     INTERVENTIONS,
+    WAY_IN_ROWS,
     funnel,
     parse_filters,
     period_label,
@@ -25,15 +27,16 @@ bp = Blueprint("funnel", __name__)
 @login_required
 @roles_required("manager", "lead")
 def page():
-    """Doors to people to outcomes, with step rates, filters, a weekly trend and intensity."""
+    """Doors to people to outcomes, with step rates, filters, a weekly trend, intensity and ways in."""
     filters, choices = parse_filters(request.args, current_user)
     today = local_today()
     filters = with_default_period(request.args, filters, choices, today)
-    result = funnel(filters, today=today)
+    result = funnel(filters, with_ways_in=True, today=today)
     status = 422 if choices.errors else 200
     peak = max([w.knocked for w in result.trend] + [1])
     return render("funnel/page.html", "funnel/_funnel.html", status_code=status, funnel=result,
                   choices=choices, filters=filters, SOURCES=SOURCES, note=FILTER_NOTE,
                   quick=quick_periods(today), period=period_text(filters, today),
-                  period_name=period_label(filters, today), interventions=INTERVENTIONS, peak=peak,
+                  period_name=period_label(filters, today), interventions=INTERVENTIONS,
+                  intensity_text=INTENSITY_TEXT, way_in_rows=WAY_IN_ROWS, peak=peak,
                   intensity_rate=rate(result.three_sessions, result["signed_up"]))

@@ -17,7 +17,6 @@ from ..extensions import db
 from ..funnel.service import (
     INTERVENTIONS,
     OUTCOME_STAGES,
-    REACHED_ACTIVE,
     FunnelFilters,
     bucket,
     default_period,
@@ -25,6 +24,7 @@ from ..funnel.service import (
     local_midnight,
     month_starts,
     participant_conditions,
+    people_by,
     property_conditions,
     visit_conditions,
 )
@@ -34,15 +34,19 @@ from ..models import (
     EVIDENCE,
     INTERESTED,
     KNOCKED,
+    QUALIFICATION_EVIDENCE,
     SOURCES,
     STAGES,
     STATUS_AT_SIGNUP,
+    Attendance,
     Estate,
+    GroupSession,
     Participant,
     Property,
+    Qualification,
     StageEvent,
-    SupportSession,
     User,
+    Venue,
     Visit,
     audit,
 )
@@ -56,6 +60,9 @@ SUPPRESSION_NOTE = (f"Counts from 1 to {SUPPRESS_BELOW - 1} are shown as \"<{SUP
 FUNNEL_COLUMNS = ("estate", "month", "properties", "knocked", "answered", "conversation", "interested", "signed_up",
                   "active", "training_started", "job_started", "progression", "any_outcome",
                   f"at_least_{INTERVENTIONS}_sessions")
+ATTENDANCE_COLUMNS = ("venue", "month", "sessions_held", "attendances", "people", "walk_ins")
+# Counts of things, not people, written in full: no one lives in a count of doors or of sessions held.
+NOT_PEOPLE = frozenset({"properties", "sessions_held"})
 OUTCOME_COLUMNS = ("estate", "month", "outcome", "status_at_signup", "evidence", "participants",
                    "average_hours_per_week")
 # No phone or email: contact details are for the caseworker, the team's lead and admins (need to know,
@@ -106,29 +113,9 @@ def funnel_rows(f: FunnelFilters) -> list[dict]:
             .group_by(v.c.estate_id, v.c.m)):
         row(estate_id, m).update(knocked=k, answered=a, conversation=c, interested=i)
 
-    def reached(stages):
-        return func.max(case((StageEvent.stage.in_(stages), 1), else_=0))
-    se = (select(StageEvent.participant_id.label("pid"), reached(REACHED_ACTIVE).label("active"),
-                 reached(OUTCOME_STAGES).label("any_outcome"),
-                 *(reached((s,)).label(s) for s in OUTCOME_STAGES))
-          .group_by(StageEvent.participant_id).subquery())
-    ss = (select(SupportSession.participant_id.label("pid")).group_by(SupportSession.participant_id)
-          .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
-    p = (select(Participant.estate_id.label("estate_id"), bucket(Participant.signed_up_at, bounds).label("m"),
-                func.coalesce(se.c.active, 0).label("active"), func.coalesce(se.c.any_outcome, 0).label("any_outcome"),
-                *(func.coalesce(se.c[s], 0).label(s) for s in OUTCOME_STAGES),
-                case((ss.c.pid.is_not(None), 1), else_=0).label("three"))
-         .outerjoin(se, se.c.pid == Participant.id).outerjoin(ss, ss.c.pid == Participant.id)
-         .where(*participant_conditions(f, period=False), Participant.signed_up_at >= lo,
-                Participant.signed_up_at < hi).subquery())
-    for r in db.session.execute(
-            select(p.c.estate_id, p.c.m, func.count(), func.sum(p.c.active), func.sum(p.c.any_outcome),
-                   *(func.sum(p.c[s]) for s in OUTCOME_STAGES), func.sum(p.c.three))
-            .group_by(p.c.estate_id, p.c.m)):
-        estate_id, m, signed, active, any_outcome, *rest = r
-        stage_counts, three = rest[:-1], rest[-1]
-        row(estate_id, m).update(signed_up=signed, active=active, any_outcome=any_outcome, three=three,
-                                 **dict(zip(OUTCOME_STAGES, stage_counts, strict=True)))
+    for (estate_id, m), counts in people_by(f, Participant.estate_id,
+                                            bucket(Participant.signed_up_at, bounds)).items():
+        row(estate_id, m).update(counts)
     out = []
     for (estate_id, m), r in sorted(rows.items(), key=lambda kv: (names.get(kv[0][0] or 0, ""), kv[0][1] or 0)):
         if m is None:
@@ -169,16 +156,66 @@ def outcome_rows(f: FunnelFilters) -> list[dict]:
                     # An average over fewer than five people could be one person's hours.
                     "average_hours_per_week": "" if hours is None or count < SUPPRESS_BELOW
                     else f"{float(hours):.1f}"})
+    out += qualification_rows(f, months, day_bounds, names)
     out.sort(key=lambda r: (r["estate"], r["month"], r["outcome"], r["status_at_signup"], r["evidence"]))
     return out
 
 
+QUALIFICATION_GAINED = "Qualification gained"
+
+
+def qualification_rows(f: FunnelFilters, months: list[date], day_bounds: list[date], names: dict) -> list[dict]:
+    """Outcome rows of people who gained a qualification, by the month it was achieved, with its evidence."""
+    q = (select(Participant.estate_id.label("estate_id"), bucket(Qualification.achieved_on, day_bounds).label("m"),
+                Participant.status_at_signup.label("status"), Qualification.evidence.label("evidence"),
+                Qualification.participant_id.label("pid"))
+         .join(Participant, Participant.id == Qualification.participant_id)
+         .where(*participant_conditions(f, period=False), Qualification.achieved_on >= f.date_from,
+                Qualification.achieved_on <= f.date_to).subquery())
+    result = db.session.execute(select(q.c.estate_id, q.c.m, q.c.status, q.c.evidence, func.count(distinct(q.c.pid)))
+                                .group_by(q.c.estate_id, q.c.m, q.c.status, q.c.evidence))
+    return [{"estate": names.get(estate_id, "No estate"), "month": months[m].strftime("%Y-%m"),
+             "outcome": QUALIFICATION_GAINED, "status_at_signup": STATUS_AT_SIGNUP.get(status, "Not said"),
+             "evidence": QUALIFICATION_EVIDENCE.get(evidence, evidence), "participants": count,
+             "average_hours_per_week": ""}
+            for estate_id, m, status, evidence, count in result if m is not None]
+
+
+def attendance_rows(f: FunnelFilters) -> list[dict]:
+    """Group sessions per venue and month: sessions held (not cancelled), attendances, people and walk-ins.
+
+    A chosen estate keeps to the venues that serve it; months are those of the sessions' local days.
+    """
+    months, _ = _months(f)
+    day_bounds = months + [month_starts(f.date_to, f.date_to + timedelta(days=31))[-1]]
+    conds = [GroupSession.held_on >= f.date_from, GroupSession.held_on <= f.date_to]
+    if f.estate_ids is not None:
+        conds.append(Venue.estate_id.in_(f.estate_ids))
+    held = GroupSession.cancelled_at.is_(None)
+    s = (select(Venue.name.label("venue"), bucket(GroupSession.held_on, day_bounds).label("m"),
+                GroupSession.id.label("sid"), held.label("held"), Attendance.id.label("aid"),
+                Attendance.participant_id.label("pid"), Attendance.walk_in.label("walk_in"))
+         .join(Venue, Venue.id == GroupSession.venue_id)
+         .outerjoin(Attendance, Attendance.group_session_id == GroupSession.id)
+         .where(*conds).subquery())
+    result = db.session.execute(
+        select(s.c.venue, s.c.m, func.count(distinct(case((s.c.held, s.c.sid)))), func.count(s.c.aid),
+               func.count(distinct(s.c.pid)), func.count(case((s.c.walk_in, s.c.aid))))
+        .group_by(s.c.venue, s.c.m))
+    out = [{"venue": venue, "month": months[m].strftime("%Y-%m"), "sessions_held": int(sessions),
+            "attendances": int(attendances), "people": int(people), "walk_ins": int(walk_ins)}
+           for venue, m, sessions, attendances, people, walk_ins in result if m is not None]
+    out.sort(key=lambda r: (r["venue"], r["month"]))
+    return out
+
+
 def aggregate_csv(rows: list[dict], columns) -> str:
-    """Rows as CSV text, counts suppressed below five, no cell a formula."""
+    """Rows as CSV text, counts of people suppressed below five, no cell a formula."""
     buffer, writer = csv_writer()
     writer.writerow(columns)
     for r in rows:
-        writer.writerow([suppress(r[c]) if isinstance(r[c], int) and c != "properties" else r[c] for c in columns])
+        writer.writerow([suppress(r[c]) if isinstance(r[c], int) and c not in NOT_PEOPLE else r[c]
+                         for c in columns])
     return buffer.getvalue()
 
 
@@ -223,7 +260,7 @@ def participant_csv(user: User, f: FunnelFilters) -> tuple[str, int]:
 HIDDEN = "[c]"  # a count hidden so that a small one beside it cannot be worked out from the total
 HIDDEN_NOTE = (f"{HIDDEN}: a count of {SUPPRESS_BELOW} or more, hidden as well so that a \"<{SUPPRESS_BELOW}\" in "
                "its column cannot be worked out by taking the others from the total.")
-PEOPLE_COLUMNS = (("signed_up", "Signed up"), ("active", "Active"), ("three", f"{INTERVENTIONS}+ support sessions"),
+PEOPLE_COLUMNS = (("signed_up", "Signed up"), ("active", "Active"), ("three", f"{INTERVENTIONS}+ support contacts"),
                   ("training_started", "Training started"), ("job_started", "Job started"),
                   ("progression", "Progression"), ("any_outcome", "Any outcome"))
 
@@ -284,24 +321,6 @@ class FunderSummary:
         if not base or 0 < count < SUPPRESS_BELOW:
             return ""
         return f"{round(100 * count / base)}%"
-
-
-def people_by(f: FunnelFilters, column) -> dict:
-    """Those signed up in the period, grouped by one of their columns: how many reached each stage."""
-    def reached(stages):
-        return func.max(case((StageEvent.stage.in_(stages), 1), else_=0))
-    stages = (select(StageEvent.participant_id.label("pid"), reached(REACHED_ACTIVE).label("active"),
-                     reached(OUTCOME_STAGES).label("any_outcome"), *(reached((s,)).label(s) for s in OUTCOME_STAGES))
-              .group_by(StageEvent.participant_id).subquery())
-    sessions = (select(SupportSession.participant_id.label("pid")).group_by(SupportSession.participant_id)
-                .having(func.count(SupportSession.id) >= INTERVENTIONS).subquery())
-    keys = ("active", "any_outcome", *OUTCOME_STAGES)
-    stmt = (select(column, func.count(Participant.id), *(func.coalesce(func.sum(stages.c[k]), 0) for k in keys),
-                   func.count(sessions.c.pid))
-            .outerjoin(stages, stages.c.pid == Participant.id).outerjoin(sessions, sessions.c.pid == Participant.id)
-            .where(*participant_conditions(f)).group_by(column))
-    return {value: {"signed_up": signed, **{k: int(n) for k, n in zip(keys, counts, strict=True)}, "three": three}
-            for value, signed, *counts, three in db.session.execute(stmt)}
 
 
 def labelled(groups: dict, labels: dict, rest: str) -> list[tuple[str, dict[str, int]]]:

@@ -4,14 +4,16 @@ from flask_login import current_user, login_required
 
 from ..access import roles_required
 from ..clock import local_today
-from ..funnel.service import parse_filters, period_text
+from ..funnel.service import INTENSITY_TEXT, parse_filters, period_text
 from ..models import SOURCES
 from .service import (
+    ATTENDANCE_COLUMNS,
     FUNNEL_COLUMNS,
     HIDDEN_NOTE,
     OUTCOME_COLUMNS,
     SUPPRESSION_NOTE,
     aggregate_csv,
+    attendance_rows,
     funder_summary,
     funnel_rows,
     outcome_rows,
@@ -40,7 +42,8 @@ def _page(period, choices):
     """The reports page; 422 with the reasons beside the fields when a filter was refused."""
     return render_template("reports/index.html", choices=choices, period=period, SOURCES=SOURCES,
                            note=SUPPRESSION_NOTE, funnel_columns=FUNNEL_COLUMNS,
-                           outcome_columns=OUTCOME_COLUMNS), (422 if choices.errors else 200)
+                           outcome_columns=OUTCOME_COLUMNS, attendance_columns=ATTENDANCE_COLUMNS,
+                           intensity_text=INTENSITY_TEXT), (422 if choices.errors else 200)
 
 
 @bp.get("/")
@@ -51,16 +54,20 @@ def index():
     return _page(*_period())
 
 
+def _aggregate_download(rows, columns, stem: str):
+    """An aggregate CSV of the request's period; the reports page (422) when a filter was refused."""
+    period, choices = _period()
+    if choices.errors:  # a download never runs on filters the page would refuse
+        return _page(period, choices)
+    return _csv(aggregate_csv(rows(period), columns), f"{stem}-{period.date_from}-to-{period.date_to}.csv")
+
+
 @bp.get("/funnel.csv")
 @login_required
 @roles_required("manager")
 def funnel_csv():
     """The funnel per estate and month: counts only, small numbers suppressed."""
-    period, choices = _period()
-    if choices.errors:  # a download never runs on filters the page would refuse
-        return _page(period, choices)
-    name = f"funnel-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
-    return _csv(aggregate_csv(funnel_rows(period), FUNNEL_COLUMNS), name)
+    return _aggregate_download(funnel_rows, FUNNEL_COLUMNS, "funnel-by-estate-month")
 
 
 @bp.get("/outcomes.csv")
@@ -68,11 +75,15 @@ def funnel_csv():
 @roles_required("manager")
 def outcomes_csv():
     """Outcomes per estate and month, by status at sign-up and evidence: counts only."""
-    period, choices = _period()
-    if choices.errors:  # a download never runs on filters the page would refuse
-        return _page(period, choices)
-    name = f"outcomes-by-estate-month-{period.date_from}-to-{period.date_to}.csv"
-    return _csv(aggregate_csv(outcome_rows(period), OUTCOME_COLUMNS), name)
+    return _aggregate_download(outcome_rows, OUTCOME_COLUMNS, "outcomes-by-estate-month")
+
+
+@bp.get("/attendance.csv")
+@login_required
+@roles_required("manager")
+def attendance_csv():
+    """Group sessions per venue and month: sessions held, attendances, people and walk-ins, counts only."""
+    return _aggregate_download(attendance_rows, ATTENDANCE_COLUMNS, "attendance-by-venue-month")
 
 
 @bp.get("/summary")
