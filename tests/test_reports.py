@@ -162,7 +162,8 @@ OUT_OF_TIME = "Give a date from 2000 to 2099"
                                             ({"from": "9999-12-01", "to": "9999-12-31"}, OUT_OF_TIME)])
 def test_a_period_too_long_or_out_of_time_is_refused_with_a_clear_message(client, world, login_as, query, message):
     login_as("manager")
-    for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/reports/attendance.csv", "/funnel"):
+    for url in ("/reports/", "/reports/funnel.csv", "/reports/outcomes.csv", "/reports/attendance.csv", "/funnel",
+                "/funnel/sessions"):
         response = client.get(url, query_string=query)
         assert response.status_code == 422, (url, query)
         assert message in response.get_data(as_text=True), url

@@ -1,10 +1,10 @@
-"""Group sessions in the figures: attendances are support contacts, the people steps by way in, and the funders'
-attendance CSV."""
+"""Group sessions in the figures: attendances are support contacts, the people steps by way in, the attendance
+figures page of those who plan and report, and the funders' attendance CSV."""
 import csv
 import io
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -156,6 +156,79 @@ def term(world):
     db.session.commit()
     return {"larch": larch, "library": library, "theirs": theirs, "week1": week1, "cancelled": cancelled,
             "surgery": surgery}
+
+
+def text_of(html: str, element_id: str) -> str:
+    return re.search(rf'id="{element_id}"[^>]*>(.*?)</', html, re.S).group(1).strip()
+
+
+def test_a_lead_sees_their_teams_sessions_in_figures(client, world, login_as, term):
+    login_as("lead")
+    html = client.get("/funnel/sessions?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "Caia Park Library" not in html, "another team's venue"
+    assert text_of(html, "sessions-held") == "3" and "(1 cancelled)" in html
+    assert text_of(html, "attendances") == "14", "7 at the first job club, 5 at the second, 2 at the surgery"
+    assert text_of(html, "people") == "8" and text_of(html, "walk-ins") == "5"
+    # Each session: day, title, venue, people, walk-ins; the cancelled week says so.
+    week1 = html.split(f'id="session-{term["week1"].id}"')[1].split("</tr>")[0]
+    assert re.findall(r">([^<>]+)</t[hd]>", week1) == ["Tue 3 Mar 2026", "Job club", "Larch Community House", "7", "4"]
+    cancelled = html.split(f'id="session-{term["cancelled"].id}"')[1].split("</tr>")[0]
+    assert "Cancelled" in cancelled and "Tue 17 Mar 2026" in cancelled
+    # Each venue week by week (Mondays), venues by name: the library, then Larch.
+    head = html.split('id="weekly"')[1].split("</thead>")[0]
+    assert re.findall(r'<th scope="col">([^<]+)</th>', head) == ["Week of", "Birkenhead Central Library",
+                                                                 "Larch Community House"]
+    weeks = {day: re.findall(r'<td class="num">(\d+)</td>', row)
+             for day, row in re.findall(r'<tr id="week-([\d-]+)">(.*?)</tr>', html, re.S)}
+    assert weeks == {"2026-03-30": ["0", "0"], "2026-03-23": ["0", "0"], "2026-03-16": ["0", "0"],
+                     "2026-03-09": ["2", "5"], "2026-03-02": ["0", "7"], "2026-02-23": ["0", "0"]}
+    # New people by how they heard of us, and how far the walk-ins went.
+    new = dict(re.findall(r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td></tr>',
+                          html.split('id="new-people"')[1].split("</table>")[0]))
+    assert new == {"Door knock": "0", "Drop-in": "0", "Jobcentre referral": "1", "Partner referral": "0",
+                   "Word of mouth": "1", "Poster or leaflet": "3"}
+    assert (text_of(html, "went-active"), text_of(html, "went-training_started"),
+            text_of(html, "went-job_started")) == ("3", "1", "1")
+    assert "(60% of the walk-ins)" in html
+
+
+def test_the_figures_follow_the_venue_and_period_and_a_manager_sees_every_team(client, world, login_as, term):
+    login_as("lead")
+    library = client.get(f"/funnel/sessions?venue={term['library'].id}&from=2026-03-01&to=2026-03-31")
+    html = library.get_data(as_text=True)
+    assert (text_of(html, "sessions-held"), text_of(html, "attendances"), text_of(html, "walk-ins")) == ("1", "2", "1")
+    assert "Larch Community House" not in html.split('id="sessions"')[1]
+    refused = client.get(f"/funnel/sessions?venue={term['theirs'].id}")
+    assert refused.status_code == 422 and 'id="s-venue-error"' in refused.get_data(as_text=True)
+    assert "Caia Park Library" not in refused.get_data(as_text=True)
+    early = client.get("/funnel/sessions?from=2026-03-01&to=2026-03-08").get_data(as_text=True)
+    assert text_of(early, "attendances") == "7" and text_of(early, "walk-ins") == "4"
+
+    login_as("manager")
+    html = client.get("/funnel/sessions?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    assert "Caia Park Library" in html and text_of(html, "attendances") == "15"
+    assert text_of(html, "went-job_started") == "2"
+
+
+def test_the_attendance_page_defaults_to_the_last_12_weeks_and_is_linked_from_the_funnel(client, world, login_as):
+    from outreach.clock import local_today
+    today = local_today()
+    larch = factories.venue(world["team"])
+    recent = factories.group_session(larch, today - timedelta(days=7))
+    factories.group_session(larch, today - timedelta(weeks=13))  # before the 12 weeks
+    factories.attendance(recent, person(world, at=datetime.now(timezone.utc) - timedelta(days=30)), world["worker"])
+    db.session.commit()
+    login_as("lead")
+    funnel_page = client.get("/funnel").get_data(as_text=True)
+    assert 'href="/funnel/sessions"' in funnel_page
+    html = client.get("/funnel/sessions").get_data(as_text=True)
+    assert re.search(r'aria-current="true">Last 12 weeks</a>', html)
+    assert text_of(html, "sessions-held") == "1" and text_of(html, "attendances") == "1"
+    assert len(re.findall(r'<tr id="week-', html)) in (12, 13)
+    fragment = client.get("/funnel/sessions", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert fragment.lstrip().startswith('<section id="sessions"')
+    login_as("worker")
+    assert client.get("/funnel/sessions").status_code == 403
 
 
 def test_funders_get_attendance_by_venue_and_month_with_small_numbers_suppressed(client, world, login_as, term):

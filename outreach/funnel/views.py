@@ -1,8 +1,8 @@
-"""The engagement funnel for managers and leads."""
-from flask import Blueprint, request
+"""The engagement funnel for managers and leads, and the attendance figures of group sessions."""
+from flask import Blueprint, abort, request
 from flask_login import current_user, login_required
 
-from ..access import roles_required
+from ..access import roles_required, sees_session_figures
 from ..clock import local_today
 from ..htmx import render
 from ..models import SOURCES
@@ -19,6 +19,7 @@ from .service import (
     rate,
     with_default_period,
 )
+from .sessions import SESSIONS_PERIOD, WENT_ON, parse_session_filters, session_figures
 
 bp = Blueprint("funnel", __name__)
 
@@ -40,3 +41,18 @@ def page():
                   period_name=period_label(filters, today), interventions=INTERVENTIONS,
                   intensity_text=INTENSITY_TEXT, way_in_rows=WAY_IN_ROWS, peak=peak,
                   intensity_rate=rate(result.three_sessions, result["signed_up"]))
+
+
+@bp.get("/funnel/sessions")
+@login_required
+def sessions():
+    """Group sessions in figures: attendance per session and per venue each week, and the walk-ins."""
+    if not sees_session_figures(current_user):
+        abort(403)
+    filters, choices = parse_session_filters(request.args, current_user)
+    today = local_today()
+    filters = with_default_period(request.args, filters, choices, today, SESSIONS_PERIOD)
+    return render("funnel/sessions.html", "funnel/_sessions.html", status_code=422 if choices.errors else 200,
+                  figures=session_figures(filters, today), choices=choices, filters=filters,
+                  quick=quick_periods(today), period=period_text(filters, today),
+                  period_name=period_label(filters, today), went_on=WENT_ON)
