@@ -138,3 +138,32 @@ def test_a_register_is_not_kept_on_the_phone_after_the_day_after_its_session(mod
     wait_until(page, f"caches.open('outreach-pages').then(c => c.keys()).then(keys => "
                      f"!keys.some(k => k.url.endsWith('/sessions/{old}')))")
     phone.set_offline(False)
+
+
+def test_a_manager_sees_which_way_in_works_best_and_who_came_to_each_venue(module_server, new_phone):
+    server = module_server
+    laptop = new_phone(viewport={"width": 1280, "height": 800}, is_mobile=False, has_touch=False).new_page()
+    sign_in(laptop, server, "manager@demo.outreach")
+    laptop.get_by_role("link", name="Funnel").click()
+    laptop.get_by_role("link", name="All time").first.click()
+    expect(laptop.get_by_text(re.compile("^All time: every record up to"))).to_be_visible()
+    # Door knock, drop-in, referral... side by side: each column's sign-ups are the people who came that way.
+    ways = laptop.get_by_role("table", name="Which way in works best")
+    for label in ("Door knock", "Drop-in", "Jobcentre referral", "Word of mouth", "Poster or leaflet"):
+        expect(ways.get_by_role("columnheader", name=label)).to_be_visible()
+    signed_up = ways.locator("#way-signed_up td")
+    shown = {signed_up.nth(n).get_attribute("data-source"): int(signed_up.nth(n).get_attribute("data-count"))
+             for n in range(signed_up.count())}
+    with server._engine.connect() as conn:
+        stored = dict(conn.execute(text("select source, count(*) from participant group by source")).all())
+    assert {k: v for k, v in shown.items() if v} == stored
+    assert shown["door_knock"] > 0 and shown["word_of_mouth"] > 0
+
+    laptop.get_by_role("link", name="Group sessions: attendance figures").click()
+    weekly = laptop.get_by_role("table", name="Attendance per venue, week by week")
+    expect(weekly.get_by_role("columnheader", name="Bidston Community House")).to_be_visible()
+    expect(weekly.get_by_role("columnheader", name="Wellhouse Community Centre")).to_be_visible()
+    sessions = laptop.get_by_role("table", name="Each session")
+    # The week the room flooded is there, said as cancelled, at both venues.
+    expect(sessions.get_by_role("row").filter(has_text="Cancelled")).to_have_count(2)
+    assert int(laptop.locator("#attendances").inner_text()) > 20
