@@ -46,7 +46,7 @@ def main() -> None:
     try:
         opener = opener_for(server.url)
         whats_on = opener.open(server.url + "/sessions/").read().decode()
-        session = re.search(r'href="/sessions/(\d+)">Register</a>', whats_on).group(1)
+        session = re.search(r'href="/sessions/(\d+)">Register<', whats_on).group(1)
         for name, path in (("register", f"/sessions/{session}"), ("walk-in form", f"/sessions/{session}/walk-in"),
                            ("What's on", "/sessions/")):
             page, total = weight(opener, server.url, path)
