@@ -1,7 +1,7 @@
 // The register of a group session (loaded on every page, acts only where #register is): what this phone
 // marked or registered and has not yet sent is shown on the register, on top of the server's state (the
 // offline contract, as a walk list shows its pending visits); typing a name narrows the lists, with no signal
-// too; "Make ready offline" saves the register, the walk-in form and What's on through the service worker.
+// too; "Make ready offline" (here and on What's on) saves the pages it names through the service worker.
 (function () {
   "use strict";
   if (!self.OutreachStore || !self.OutreachContract) return;
@@ -89,8 +89,8 @@
     });
   });
 
-  function readyLine(text) {
-    var line = document.getElementById("register-ready");
+  function readyLine(button, text) {
+    var line = document.getElementById(button.dataset.line || "register-ready");
     if (line) line.textContent = text;
   }
 
@@ -100,14 +100,14 @@
     if (!button) return;
     var urls = JSON.parse(button.dataset.urls);
     button.disabled = true;
-    readyLine("Saving the register for use with no signal…");
+    readyLine(button, "Saving for use with no signal…");
     Promise.all(urls.map(function (url) {
       return fetch(url, {headers: {"X-Outreach-Save": "1"}, credentials: "same-origin"})
         .then(function (r) { return r.status === 204; }, function () { return false; });
     })).then(function (saved) {
       button.disabled = false;
       var ok = saved.filter(Boolean).length;
-      readyLine(ok === urls.length ? "Ready offline: the register, the walk-in form and What's on, saved " +
+      readyLine(button, ok === urls.length ? "Ready offline: " + button.dataset.what + ", saved " +
         new Date().toLocaleTimeString("en-GB", {hour: "2-digit", minute: "2-digit"}) + "." :
         "Not ready offline: " + (urls.length - ok) + " of " + urls.length + " pages could not be saved. Try again with signal.");
     });

@@ -114,6 +114,10 @@ def test_whats_on_prints_on_one_a4_page_for_a_resident(module_server, phone):
     until = datetime.now(LONDON).date() + timedelta(days=13)
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"to {until.strftime('%-d %b %Y')}")
     expect(page.get_by_text("Drop-in: jobs and money advice").first).to_be_visible()
+    # A worker keeps it on the phone to show at doors with no signal.
+    wait_for_worker(page)
+    page.get_by_role("button", name="Make ready offline").click()
+    expect(page.get_by_role("status").filter(has_text="Ready offline")).to_contain_text("Ready offline: What's on")
     pdf = page.pdf(format="A4", print_background=True)
     pages = re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf)
     assert len(pages) == 1, f"What's on printed on {len(pages)} A4 pages"
