@@ -30,7 +30,7 @@
   }
 
   function noteSaved(saved) {
-    return store.put({key: NOTED, user: me, versions: saved}, "ready");
+    return store.putRelaxed({key: NOTED, user: me, versions: saved}, "ready");
   }
 
   // `saved`: what a press that just ended knows it saved (savedDoors otherwise).
@@ -152,8 +152,9 @@
       var lane = function () {
         var url = !failed && queue.shift();
         if (!url) return Promise.resolve();
-        // Noted pack by pack, so a page closed half-way does not cost the next press what it saved.
-        return fetchPack(url, arrived).then(function () { return noteSaved(saved); })
+        // Noted pack by pack, so a page closed half-way does not cost the next press what it saved; not waited
+        // for (the writes keep their order, and the press ends with one more).
+        return fetchPack(url, arrived).then(function () { noteSaved(saved).catch(function () {}); })
           .then(lane, function (error) { failed = error; });
       };
       var doors = Promise.all([lane(), lane()]);
@@ -163,13 +164,13 @@
       return Promise.all([outcome(pages), doors]).then(function (settled) {
         saving = false;
         // What came is noted even when the signal dropped: the next press asks only for the rest.
-        return noteSaved(saved).then(function () {
-          if (settled[0] || failed) throw settled[0] || failed;
-          var doorIds = [];
-          list.packs.forEach(function (pack) { pack.doors.forEach(function (d) { doorIds.push(d[0]); }); });
-          return store.put({key: key, user: me, doors: total, doorIds: doorIds, at: new Date().toISOString(),
-                            changed: before ? need : undefined}, "ready");
-        });
+        var noted = noteSaved(saved);
+        if (settled[0] || failed) return noted.then(function () { throw settled[0] || failed; });
+        var doorIds = [];
+        list.packs.forEach(function (pack) { pack.doors.forEach(function (d) { doorIds.push(d[0]); }); });
+        return Promise.all([noted, store.putRelaxed({key: key, user: me, doors: total, doorIds: doorIds,
+                                                     at: new Date().toISOString(),
+                                                     changed: before ? need : undefined}, "ready")]);
       });
     }).then(function () {
       return showReady(section, saved);
