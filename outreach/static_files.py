@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from werkzeug.security import safe_join
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -48,9 +48,14 @@ def init_static_files(app: Flask) -> None:
     @app.url_defaults
     def fingerprint(endpoint: str, values: dict) -> None:
         if endpoint == "static" and "v" not in values:
-            digest = file_hash(values.get("filename", ""))
-            if digest:
-                values["v"] = digest
+            # Looked up once a request: a pack renders hundreds of pages naming the same dozen files, and each
+            # look-up stats the file. A file changed mid-request gets its new hash from the next request.
+            hashes = g.setdefault("static_hashes", {})
+            filename = values.get("filename", "")
+            if filename not in hashes:
+                hashes[filename] = file_hash(filename)
+            if hashes[filename]:
+                values["v"] = hashes[filename]
 
     @app.after_request
     def keep_hashed_files(response):

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import brotli
 import pytest
+from sqlalchemy import event
 
 from outreach.clock import utcnow
 from outreach.extensions import db
+from outreach.models import VisitVoid
 from tests import factories
 from tests.test_consent_wording import NEW as NEW_WORDING
 
@@ -135,3 +137,34 @@ def test_new_consent_wording_changes_every_door_whose_sign_up_form_reads_it_out(
     login_as("worker")
     after = ready(client, world["estate"])
     assert set(after) == set(before) and all(after[door] != before[door] for door in before)
+
+
+def test_a_packs_queries_do_not_grow_with_its_doors(app, client, world, login_as):
+    """A door in a pack costs its rendering alone: what its pages show is read for all the pack's doors at once."""
+    worker = login_as("worker")
+    estate = factories.estate(world["estate"].team, "Larch Court", doors=100)
+    doors = factories.doors_of(estate)
+    for n, door in enumerate(doors):  # every door with a history: visits, a void, a call-back closed, a sign-up
+        first = factories.visit(door, worker, "no_answer", utcnow() - timedelta(days=4))
+        factories.visit(door, worker, "call_back", utcnow() - timedelta(days=1), call_back_at=utcnow())
+        db.session.flush()
+        db.session.add(VisitVoid(visit_id=first.id, voided_by_id=worker.id, reason="wrong door"))
+        if n % 10 == 0:
+            factories.signed_up(worker, door)
+    db.session.commit()
+    statements = []
+
+    def count(*_):
+        statements.append(1)
+
+    def pack_of(n: int) -> int:
+        statements.clear()
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            lines = unpack(client.get(f"/estates/{estate.id}/pack?doors=" + ",".join(str(d.id) for d in doors[:n])))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert len(lines) == n + 1 and "Call back" in lines[0]["pages"][1][1]
+        return len(statements)
+
+    assert pack_of(100) == pack_of(10)

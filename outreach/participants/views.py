@@ -104,12 +104,12 @@ def _chosen(form) -> dict[str, list[str]]:
 
 def sign_up_context(prop, estates, **extra) -> dict:
     """What the sign-up form needs: at a door (`prop`), without one, or (`group_session`) for a walk-in."""
-    wording_version, wording_text = current_wording()
+    # A pack of many doors passes the wording (and the door's next door and status) it read once for all.
+    wording_version, wording_text = extra.pop("wording") if "wording" in extra else current_wording()
     context = {"wording_version": wording_version, "wording_text": wording_text, "property": prop,
                "estates": estates, "errors": {}, "form": {}, "problem": None, "group_session": None,
                "default_source": "drop_in", "default_estate": None, **CODE_LISTS}
     context.update(extra)
-    # A pack of many doors passes what it already worked out for the whole estate.
     if "next_door" not in context:
         context["next_door"] = next_door_to_cover(prop) if prop else None
     if "status" not in context:
@@ -126,10 +126,10 @@ def new():
     return render("participants/new.html", "participants/_sign_up_form.html", **sign_up_context(prop, estates))
 
 
-def sign_up_page(prop, next_door, status) -> str:
+def sign_up_page(prop, next_door, status, wording) -> str:
     """The empty sign-up form at a door, as the whole page: what a phone saves to sign someone up offline."""
     return render_template("participants/new.html", **sign_up_context(prop, [prop.estate], next_door=next_door,
-                                                                     status=status))
+                                                                     status=status, wording=wording))
 
 
 @bp.post("/new")

@@ -22,14 +22,24 @@ from .service import (
 bp = Blueprint("properties", __name__, url_prefix="/properties")
 
 
+def visits_by_door(door_ids) -> dict[int, list[Visit]]:
+    """The visits of these doors, newest first, with all the door page shows of each: one query for any number."""
+    by_door: dict[int, list[Visit]] = {door: [] for door in door_ids}
+    if by_door:
+        for visit in db.session.scalars(
+                select(Visit).where(Visit.property_id.in_(by_door))
+                .options(joinedload(Visit.worker), joinedload(Visit.void), joinedload(Visit.call_back_close))
+                .order_by(Visit.recorded_at.desc())).unique():
+            by_door[visit.property_id].append(visit)
+    return by_door
+
+
 def door_context(prop: Property, **extra) -> dict:
-    """Everything the door page and its fragment show."""
-    visits = db.session.scalars(
-        select(Visit).where(Visit.property_id == prop.id)
-        .options(joinedload(Visit.worker), joinedload(Visit.void))
-        .order_by(Visit.recorded_at.desc())
-    ).all()
-    # A pack of many doors passes the next door it already worked out for the whole estate.
+    """Everything the door page and its fragment show.
+
+    A pack of many doors passes what it already loaded for all of them at once (`visits`, `next_door`).
+    """
+    visits = extra.pop("visits") if "visits" in extra else visits_by_door([prop.id])[prop.id]
     next_door = extra.pop("next_door") if "next_door" in extra else next_door_to_cover(prop)
     context = {"property": prop, "status": status_for_property(prop, visits), "visits": visits,
                "next_door": next_door, "can_record": can_record_visits(current_user, prop.estate),
@@ -68,9 +78,9 @@ def door(property_id: int):
     return render("properties/door.html", "properties/_door.html", **door_context(prop))
 
 
-def door_page(prop: Property, next_door: Property | None) -> tuple[str, dict]:
+def door_page(prop: Property, next_door: Property | None, visits: list[Visit]) -> tuple[str, dict]:
     """The door as the whole page, and what it showed: what a phone saves to work at this door offline."""
-    context = door_context(prop, next_door=next_door)
+    context = door_context(prop, next_door=next_door, visits=visits)
     return render_template("properties/door.html", **context), context
 
 

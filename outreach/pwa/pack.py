@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from flask import Response, stream_with_context, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from ..access import can_record_visits
 from ..extensions import db
 from ..models import Assignment, Block, CallBackClose, Estate, Participant, Property, Visit, VisitVoid
 from ..participants.views import sign_up_page
 from ..participants.wording import current_wording
-from ..properties.views import NEXT_DOOR_LOOKAHEAD, door_page
+from ..properties.views import NEXT_DOOR_LOOKAHEAD, door_page, visits_by_door
 from ..status import DoorStatus, statuses_for_estate
 from .service import worker_version
 
@@ -120,16 +121,21 @@ def pack_response(estate: Estate, door_ids: list[int]) -> Response:
         versions = door_versions(estate, plan)
         wanted = [d for d in dict.fromkeys(door_ids) if d in versions]  # another estate's doors are not in its pack
         needed = set(wanted) | {plan.next_door[d] for d in wanted if plan.next_door[d]}
-        props = {p.id: p for p in db.session.scalars(select(Property).where(Property.id.in_(needed)))}
+        # What the pages show of every door is read here for all of them at once, not door by door: a door then
+        # costs its rendering alone, and a pack's queries do not grow with its doors.
+        props = {p.id: p for p in db.session.scalars(select(Property).where(Property.id.in_(needed))
+                                                     .options(joinedload(Property.block)))}
+        visits = visits_by_door(wanted)
         with_sign_up = can_record_visits(current_user, estate)
+        wording = current_wording() if with_sign_up else None
         compressor = zlib.compressobj(6, zlib.DEFLATED, 31)  # 31: a gzip header, as Content-Encoding says
         for door in wanted:
             prop, following = props[door], props.get(plan.next_door[door])
-            html, context = door_page(prop, following)
+            html, context = door_page(prop, following, visits[door])
             pages = []
             if with_sign_up:
-                pages.append([url_for("participants.new", property=door), sign_up_page(prop, following,
-                                                                                      context["status"])])
+                pages.append([url_for("participants.new", property=door),
+                              sign_up_page(prop, following, context["status"], wording)])
             pages.append([url_for("properties.door", property_id=door), html])  # last: the door is complete
             line = json.dumps({"door": door, "version": versions[door], "pages": pages}, separators=(",", ":"))
             # Flushed door by door, so the phone saves (and counts) each one as it arrives.

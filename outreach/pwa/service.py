@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app, g, url_for
 
 # Only what pages use; licences and notes under static/ are not worth a phone's storage.
 PRECACHE_SUFFIXES = (".css", ".js", ".png", ".svg", ".woff2")
@@ -65,13 +65,16 @@ def offline_urls() -> dict[str, str]:
     """Every URL the worker and the pages' offline scripts need, from url_for: one source for both."""
     def pattern(endpoint: str, name: str = "property_id") -> str:
         return url_for(endpoint, **{name: _ANY_ID}).replace(str(_ANY_ID), ":id")
-    return {
-        "worker": url_for("pwa.service_worker"),
-        "offline": url_for("pwa.offline"),
-        "session": url_for("pwa.session_info"),
-        "login": url_for("auth.login"),
-        "static": url_for("static", filename=""),
-        "door": pattern("properties.door"),
-        "visits": pattern("properties.record"),
-        "walk": pattern("estates.walk", "estate_id"),
-    }
+    # Every page names them (in base.html): worked out once a request, as a pack renders hundreds of pages.
+    if "offline_urls" not in g:
+        g.offline_urls = {
+            "worker": url_for("pwa.service_worker"),
+            "offline": url_for("pwa.offline"),
+            "session": url_for("pwa.session_info"),
+            "login": url_for("auth.login"),
+            "static": url_for("static", filename=""),
+            "door": pattern("properties.door"),
+            "visits": pattern("properties.record"),
+            "walk": pattern("estates.walk", "estate_id"),
+        }
+    return g.offline_urls

@@ -10,31 +10,35 @@
   var offline = self.OutreachOffline, contract = self.OutreachContract, store = self.OutreachStore;
   var me = offline.me;
   var plural = function (n, word) { return n.toLocaleString("en-GB") + " " + word + (n === 1 ? "" : "s"); };
-  var absolute = function (path) { return new URL(path, location.href).href; };
 
-  // The door pages saved on this phone, by URL, with their versions (only this user's).
+  // The doors saved on this phone, with the version each was saved at: {door id: version} ("" for a door saved
+  // by opening its page, whose version is unknown). The versions are the page's own note of what the packs
+  // brought (one row of the "ready" store a user, written as each press ends); a door counts only while its
+  // page is in the cache, which holds the signed-in user's pages alone (the worker forgets the others'). One
+  // cache.keys() and one read: a cache.match per door took seconds, twice a refresh, on a slow phone.
+  var NOTED = "doors:" + me;
   function savedDoors() {
-    return caches.open(store.PAGES).then(function (cache) {
-      return cache.keys().then(function (keys) {
-        var doors = keys.filter(function (k) { return contract.doorPageOf(k.url); });
-        return Promise.all(doors.map(function (k) { return cache.match(k); })).then(function (hits) {
-          var saved = {};
-          hits.forEach(function (hit, i) {
-            if (hit && hit.headers.get("X-Outreach-User") === String(me)) {
-              saved[doors[i].url] = hit.headers.get("X-Outreach-Version") || "";
-            }
-          });
-          return saved;
-        });
+    return Promise.all([caches.open(store.PAGES).then(function (cache) { return cache.keys(); }),
+                        store.get(NOTED, "ready")]).then(function (found) {
+      var noted = (found[1] && found[1].versions) || {}, saved = {};
+      found[0].forEach(function (request) {
+        var door = contract.doorPageOf(request.url);
+        if (door) saved[door] = noted[door] || "";
       });
+      return saved;
     });
   }
 
-  function showReady(section) {
+  function noteSaved(saved) {
+    return store.putRelaxed({key: NOTED, user: me, versions: saved}, "ready");
+  }
+
+  // `saved`: what a press that just ended knows it saved (savedDoors otherwise).
+  function showReady(section, saved) {
     return store.get(section.dataset.ready + ":" + me, "ready").then(function (ready) {
       if (!ready) return;
-      return savedDoors().then(function (saved) {
-        var have = (ready.doorIds || []).filter(function (id) { return absolute(contract.doorUrl(id)) in saved; });
+      return (saved ? Promise.resolve(saved) : savedDoors()).then(function (saved) {
+        var have = (ready.doorIds || []).filter(function (id) { return id in saved; });
         var line = section.querySelector(".ready-line");
         var when = contract.when(ready.at);
         if (have.length === ready.doors) {
@@ -80,30 +84,37 @@
       line.textContent = "Offline use is still being set up on this phone: try again in a moment.";
       return;
     }
-    var key = section.dataset.ready + ":" + me, total = 0, done = 0, before = null, list = null;
+    var key = section.dataset.ready + ":" + me, total = 0, done = 0, before = null, list = null, saved = null;
     button.disabled = true;
     line.textContent = "Making ready offline…";
+    var pages;
     Promise.all([
       fetch(section.dataset.readyUrl, {headers: {"Accept": "application/json"}, credentials: "same-origin"})
         .then(function (response) {
           if (!response.ok) throw new Error(response.status);
           return response.json();
+        }).then(function (found) {
+          // The list pages are few and summarise every door: always fetched afresh, and asked for at once
+          // (the walk list is the slowest page to make), while the phone still reads what it holds.
+          pages = Promise.all(found.pages.map(function (url) {
+            return fetch(url, {headers: {"X-Outreach-Save": "1"}, credentials: "same-origin"}).then(function (r) {
+              if (r.status !== 204) throw new Error("page " + r.status);
+            });
+          }));
+          pages.catch(function () {});  // reported once the press settles (a failure of the rest may come first)
+          return found;
         }),
       store.get(key, "ready"), savedDoors()
     ]).then(function (found) {
       list = found[0];
       before = found[1];
-      var saved = found[2];
-      // The list pages are few and summarise every door: always fetched afresh.
-      var pages = Promise.all(list.pages.map(function (url) {
-        return fetch(url, {headers: {"X-Outreach-Save": "1"}, credentials: "same-origin"}).then(function (r) {
-          if (r.status !== 204) throw new Error("page " + r.status);
-        });
-      }));
+      saved = found[2];
       // Only the doors this phone lacks, or holds at an older version.
+      var version = {};
       var wanted = list.packs.map(function (pack) {
+        pack.doors.forEach(function (d) { version[d[0]] = d[1]; });
         return {url: pack.pack, ids: pack.doors.filter(function (d) {
-          return saved[absolute(contract.doorUrl(d[0]))] !== d[1];
+          return saved[d[0]] !== d[1];
         }).map(function (d) { return d[0]; })};
       });
       total = list.doors;
@@ -113,41 +124,68 @@
       bar.value = done;
       bar.hidden = false;
       line.textContent = "Saving " + plural(need, "door") + "…";
-      var doors = wanted.reduce(function (chain, pack) {
+      // The packs, two in flight: the server renders the next while this one streams and is saved, so its
+      // rendering, the network and the saving overlap. A pack that fails stops its lane; the other finishes
+      // its pack, then the press ends and reports what is saved (the next press asks only for the rest).
+      var queue = [];
+      wanted.forEach(function (pack) {
         for (var i = 0; i < pack.ids.length; i += list.pack_doors_max) {
-          (function (ids) {
-            chain = chain.then(function () {
-              return fetchPack(pack.url + "?doors=" + ids.join(","), function () {
-                bar.value = ++done;
-                line.textContent = "Saved " + done.toLocaleString("en-GB") + " of " + plural(total, "door") + "…";
-              });
-            });
-          })(pack.ids.slice(i, i + list.pack_doors_max));
+          queue.push(pack.url + "?doors=" + pack.ids.slice(i, i + list.pack_doors_max).join(","));
         }
-        return chain;
-      }, Promise.resolve());
-      return Promise.all([pages, doors]).then(function () {
+      });
+      var failed = null, shown = false, saving = true;
+      var progress = function () {  // at most once a frame: each door arriving must not lay the page out again
+        if (shown) return;
+        shown = true;
+        requestAnimationFrame(function () {
+          shown = false;
+          if (!saving) return;  // the press has ended and said so: a late frame must not say "Saved…" over it
+          bar.value = done;
+          line.textContent = "Saved " + done.toLocaleString("en-GB") + " of " + plural(total, "door") + "…";
+        });
+      };
+      var arrived = function (door) {  // the worker answers a door's id once all its pages are saved
+        saved[door] = version[door];
+        done++;
+        progress();
+      };
+      var lane = function () {
+        var url = !failed && queue.shift();
+        if (!url) return Promise.resolve();
+        // Noted pack by pack, so a page closed half-way does not cost the next press what it saved; not waited
+        // for (the writes keep their order, and the press ends with one more).
+        return fetchPack(url, arrived).then(function () { noteSaved(saved).catch(function () {}); })
+          .then(lane, function (error) { failed = error; });
+      };
+      var doors = Promise.all([lane(), lane()]);
+      // Settled both before the press says how it went: a list page that failed first must not leave the
+      // lanes saying "Saved…" over the report.
+      var outcome = function (promise) { return promise.then(function () { return null; }, function (e) { return e; }); };
+      return Promise.all([outcome(pages), doors]).then(function (settled) {
+        saving = false;
+        // What came is noted even when the signal dropped: the next press asks only for the rest.
+        var noted = noteSaved(saved);
+        if (settled[0] || failed) return noted.then(function () { throw settled[0] || failed; });
         var doorIds = [];
         list.packs.forEach(function (pack) { pack.doors.forEach(function (d) { doorIds.push(d[0]); }); });
-        return store.put({key: key, user: me, doors: total, doorIds: doorIds, at: new Date().toISOString(),
-                          changed: before ? need : undefined}, "ready");
+        return Promise.all([noted, store.putRelaxed({key: key, user: me, doors: total, doorIds: doorIds,
+                                                     at: new Date().toISOString(),
+                                                     changed: before ? need : undefined}, "ready")]);
       });
     }).then(function () {
-      return showReady(section);
+      return showReady(section, saved);
     }, function () {
       if (!list) {
         line.textContent = "Could not make this ready offline: no signal. Try again where there is.";
         return;
       }
-      // Counted on the phone: the last doors saved may not have reached the progress bar.
-      return savedDoors().then(function (saved) {
-        var have = 0;
-        list.packs.forEach(function (pack) {
-          pack.doors.forEach(function (d) { if (saved[absolute(contract.doorUrl(d[0]))] === d[1]) have++; });
-        });
-        line.textContent = "The signal dropped: " + have.toLocaleString("en-GB") + " of " + plural(total, "door") +
-          " are saved. Press again to carry on; what is saved is not fetched again.";
+      // Counted from what the worker said it saved: the last doors may not have reached the progress bar.
+      var have = 0;
+      list.packs.forEach(function (pack) {
+        pack.doors.forEach(function (d) { if (saved[d[0]] === d[1]) have++; });
       });
+      line.textContent = "The signal dropped: " + have.toLocaleString("en-GB") + " of " + plural(total, "door") +
+        " are saved. Press again to carry on; what is saved is not fetched again.";
     }).then(function () {
       bar.hidden = true;
       button.disabled = false;
@@ -160,7 +198,7 @@
   });
 
   function readyLines() {
-    if (me) document.querySelectorAll("[data-ready]").forEach(showReady);
+    if (me) document.querySelectorAll("[data-ready]").forEach(function (section) { showReady(section); });
   }
   document.addEventListener("htmx:load", readyLines);
   readyLines();

@@ -28,11 +28,11 @@
     return opening;
   }
 
-  function run(name, mode, work) {
+  function run(name, mode, work, durability) {
     return open().then(function (db) {
       return new Promise(function (resolve, reject) {
         // Strict durability: the outbox must survive the phone dying a moment after "saved".
-        var tx = db.transaction(name, mode, {durability: "strict"});
+        var tx = db.transaction(name, mode, {durability: durability || "strict"});
         var req = work(tx.objectStore(name));
         tx.oncomplete = function () { resolve(req ? req.result : undefined); };
         tx.onerror = tx.onabort = function () { reject(tx.error || (req && req.error)); };
@@ -49,6 +49,11 @@
     },
     add: function (record, name) { return run(name || "outbox", "readwrite", function (s) { return s.add(record); }); },
     put: function (record, name) { return run(name || "outbox", "readwrite", function (s) { return s.put(record); }); },
+    // For what the phone can fetch again (what "Make ready offline" saved and when): no wait for the disk,
+    // which took up to a second a write on a busy phone; only a power cut at that moment could lose it.
+    putRelaxed: function (record, name) {
+      return run(name, "readwrite", function (s) { return s.put(record); }, "relaxed");
+    },
     remove: function (key, name) { return run(name || "outbox", "readwrite", function (s) { return s.delete(key); }); },
     clear: function (name) { return run(name, "readwrite", function (s) { return s.clear(); }); },
     meta: function (key, value) {

@@ -183,3 +183,33 @@ def test_with_no_signal_the_walk_list_says_which_doors_are_not_on_the_phone(serv
     assert unsaved.count() == page.locator(".doors a.door").count() - 2
     unsaved.nth(3).click()  # htmx asks for the whole page (the link is boosted) and keeps the door's part
     expect(page.locator(".door-panel").get_by_role("heading")).to_have_text("Not saved on this phone")
+
+
+def test_packs_come_two_at_a_time_and_a_door_gone_from_the_phone_is_fetched_again(server, phone):
+    # The page's own fetches, counted as they start and end: how many packs were in flight at once.
+    phone.add_init_script("""(() => {
+      const fetch = window.fetch; window.packsInFlight = 0; window.mostPacksInFlight = 0;
+      window.fetch = (url, options) => {
+        if (!String(url).includes('/pack?')) return fetch(url, options);
+        window.mostPacksInFlight = Math.max(window.mostPacksInFlight, ++window.packsInFlight);
+        return fetch(url, options).then(r => r.text().then(body => {
+          window.packsInFlight--; return new Response(body, {status: r.status, headers: r.headers}); }));
+      };
+    })()""")
+    page = phone.new_page()
+    sign_in(page, server, "worker@demo.outreach")
+    walk_list(page, server)
+    doors = page.locator(".doors a.door").count()
+    assert doors > 200  # more than one pack
+    make_ready(page)
+    assert page.evaluate("window.mostPacksInFlight") == 2
+
+    # Two door pages leave the phone (as pages too old to keep do): the next press fetches those two alone,
+    # though the phone's note of what the packs brought still names them.
+    gone = page.evaluate(DOORS_SAVED)[10:12]
+    page.evaluate("""doors => caches.open('outreach-pages').then(c => Promise.all(
+                       doors.map(d => c.delete(location.origin + '/properties/' + d))))""", gone)
+    asked = Requests(server)
+    make_ready(page, r"Updated: 2 doors changed\. Ready offline")
+    assert sorted(asked.packed_doors()) == sorted(gone)
+    assert len(page.evaluate(DOORS_SAVED)) == doors
