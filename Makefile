@@ -39,9 +39,14 @@ serve: $(VENV)/.installed
 	@echo "Outreach (gunicorn) is at http://$${BIND:-127.0.0.1:8000}/ (Ctrl-C stops it)"
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
+# The model, service and view tests run in a process per CPU (at most 4, pytest-xdist): each process makes
+# its own scratch databases. The browser stories run one at a time: each has a server and a Chromium of its own.
+TEST_PROCESSES ?= --numprocesses=auto --maxprocesses=4
+
 test: $(VENV)/.installed-test check-migrations
-	$(BIN)/pytest
-	$(BIN)/pytest --db=postgres -m "not browser" -q
+	$(BIN)/pytest -m "not browser" $(TEST_PROCESSES)
+	$(BIN)/pytest -m browser
+	$(BIN)/pytest --db=postgres -m "not browser" -q $(TEST_PROCESSES)
 
 # A fresh database, `flask db upgrade`d, must match the models (`flask db check`), on SQLite and PostgreSQL:
 # a model change without its migration fails here.

@@ -705,7 +705,7 @@ AUDIT_ACTIONS = frozenset({
     "participant.view", "participant.export", "participant.erase",
     "participant.restrict", "participant.unrestrict",
     "retention.purge", "consent_wording.create",
-    "venue.create", "venue.update", "session_series.create", "group_session.create", "group_session.cancel",
+    "venue.create", "session_series.create", "group_session.create", "group_session.cancel",
 })
 # Why a participant is restricted: they withdrew consent to data processing, or an admin restricted a disputed record.
 RESTRICTIONS = {"consent": "Consent to data processing withdrawn", "admin": "Restricted by an admin"}

@@ -2,7 +2,8 @@
 
 Each payload is stored in every free-text field (a resident's names, phone, email and partner, visit notes,
 a void's reason, session and referral notes, a stage's reason, a withdrawal's reason, a block's name and
-access notes, addresses, estate, team and user names, the cells of an import), then every GET route of the
+access notes, addresses, estate, team and user names, the cells of an import, a venue and its sessions, a cancelled
+week's reason, a qualification), then every GET route of the
 URL map is opened, as a page and as an htmx fragment, by every role that may open it. No HTML answer may
 hold a payload unescaped; JSON and CSV carry it as data. Each field is tagged, and every tag is found
 (escaped) in some answer, so the corpus really reached the pages.
@@ -13,15 +14,16 @@ import csv
 import html
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
 
 from outreach.admin.uploads import keep_upload
+from outreach.clock import local_today
 from outreach.extensions import db
-from outreach.models import Block, ConsentRecord, Referral, StageEvent, SupportSession, VisitVoid
+from outreach.models import Block, ConsentRecord, Qualification, Referral, StageEvent, SupportSession, VisitVoid
 from tests import factories
 from tests.conftest import csrf_from, sign_in
 from tests.test_security_matrix import RESIDENTS, TABLE, resident, routes
@@ -121,6 +123,24 @@ def store_everywhere(w, payload: str) -> dict[str, str]:
     put(w["estate"], "local_authority", "authority")
     put(w["team"], "name", "team")
     put(w["worker"], "name", "user")
+    # Beyond the door: a venue, today's session (its register) and tomorrow's, cancelled; a qualification.
+    venue = factories.venue(w["team"], estate=w["estate"])
+    for attribute in ("name", "address", "area", "accessibility"):
+        put(venue, attribute, f"venue-{attribute}")
+    session = factories.group_session(venue, local_today())
+    put(session, "title", "session-title")
+    put(session, "staff", "session-staff")
+    put(session, "partners", "session-partners")
+    cancelled = factories.group_session(venue, local_today() + timedelta(days=1))
+    cancelled.cancelled_at, cancelled.cancelled_by_id = factories.utc(2026, 11, 21, 9, 0), w["lead"].id
+    put(cancelled, "cancel_reason", "cancel-reason")
+    factories.attendance(session, participant, w["worker"])
+    qualification = Qualification(participant_id=participant.id, achieved_on=date(2026, 11, 21), evidence="certificate",
+                                  recorded_by_id=w["worker"].id)
+    put(qualification, "title", "qualification")
+    put(qualification, "level", "qualification-level", payload[:40])
+    put(qualification, "awarding_body", "awarding-body")
+    db.session.add(qualification)
     db.session.commit()
     rows = io.StringIO()
     writer = csv.writer(rows)
@@ -135,7 +155,8 @@ def store_everywhere(w, payload: str) -> dict[str, str]:
     db.session.commit()
     ids = {"estate_id": w["estate"].id, "property_id": w["door"].id, "participant_id": participant.id,
            "block": str(block.id), "block_id": block.id, "user_id": w["worker"].id, "team_id": w["team"].id,
-           "token": token, "visit_id": visit.id, "consent_id": consent.id, "assignment_id": 1, "sign_in_id": 1}
+           "token": token, "visit_id": visit.id, "consent_id": consent.id, "assignment_id": 1, "sign_in_id": 1,
+           "session_id": session.id}
     return stored, ids
 
 
