@@ -2,9 +2,9 @@
 
 Each payload is stored in every free-text field (a resident's names, phone, email and partner, visit notes,
 a void's reason, session and referral notes, a stage's reason, a withdrawal's reason, a block's name and
-access notes, addresses, estate, team and user names, the cells of an import, a venue and its sessions, a cancelled
-week's reason, a qualification), then every GET route of the
-URL map is opened, as a page and as an htmx fragment, by every role that may open it. No HTML answer may
+access notes, addresses, estate, team and user names, the cells of an import, a venue and its sessions, a
+cancelled week's reason, a qualification), then every GET route of the URL map is opened, as a page and as an
+htmx fragment, by every role that may open it. No HTML answer may
 hold a payload unescaped; JSON and CSV carry it as data. Each field is tagged, and every tag is found
 (escaped) in some answer, so the corpus really reached the pages.
 """
