@@ -111,17 +111,31 @@ def test_a_lead_adds_a_support_session_and_a_job_start_to_a_journey(live_server,
     page.get_by_label("Minutes").fill("45")
     page.get_by_role("group", name="Topics").get_by_role("checkbox").first.check()
     page.get_by_role("button", name="Add session").click()
+    # The answer's own message, not "45 min": an earlier session of the same length would pass before it came.
+    expect(page.get_by_role("status").filter(has_text="Support session added.")).to_be_visible()
     expect(page.get_by_role("region", name="Journey", exact=True)).to_contain_text("45 min")
 
     page.get_by_text("Change stage").click()
     page.get_by_label("New stage").select_option(label="Job started")
     page.get_by_label("Hours a week (job start, progression)").fill("30")
-    page.get_by_label("Evidence").select_option(label="Payslip")
+    page.get_by_label("Evidence", exact=True).select_option(label="Payslip")
     page.get_by_role("button", name="Save stage").click()
     expect(page.locator("#current-stage")).to_have_text("Job started")
     assert live_server.scalar("select count(*) from support_session where participant_id = :p", p=pid) == sessions + 1
     assert live_server.scalar("select hours_per_week from stage_event where participant_id = :p "
                               "and stage = 'job_started'", p=pid) == 30
+
+    # The food-hygiene course at college ended in a certificate: a certificated outcome on the journey.
+    page.get_by_text("Add a qualification gained").click()
+    page.get_by_label("Qualification", exact=True).fill("Food Safety and Hygiene")
+    page.get_by_label("Level (optional, e.g. Level 2 or SCQF 5)").fill("Level 2")
+    page.get_by_label("Awarding body").fill("Highfield Qualifications")
+    page.get_by_label("Evidence of the qualification").select_option(label="Certificate seen")
+    page.get_by_role("button", name="Add qualification").click()
+    expect(page.get_by_role("region", name="Journey", exact=True)).to_contain_text(
+        "Qualification gained: Food Safety and Hygiene (Level 2)")
+    assert live_server.scalar("select awarding_body from qualification where participant_id = :p", p=pid) \
+        == "Highfield Qualifications"
 
 
 def test_a_manager_downloads_the_funnel_for_a_funder_with_no_names_in_it(live_server, phone, new_phone, tmp_path):
