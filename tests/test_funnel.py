@@ -114,6 +114,11 @@ def test_funnel_figures_equal_a_count_made_by_hand_from_the_rows(db, demo):
     for f in combinations:
         expected = count_by_hand(db, f)
         assert funnel_counts(funnel(f, with_trend=False)) == expected, f
+        # The page's way: the people steps summed from the people by source ("which way in works best").
+        with_ways = funnel(f, with_trend=False, with_ways_in=True)
+        assert funnel_counts(with_ways) == expected, f
+        if not f.source:
+            assert sum(way.counts["signed_up"] for way in with_ways.ways_in) == expected["signed_up"], f
     everything = count_by_hand(db, FunnelFilters())
     assert everything["knocked"] > everything["answered"] > everything["interested"] > 0
     assert everything["signed_up"] > everything["active"] > everything["outcome"] > 0

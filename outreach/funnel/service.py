@@ -330,19 +330,27 @@ def people_steps(f: FunnelFilters) -> dict[str, int]:
 PEOPLE_KEYS = ("active", "any_outcome", *OUTCOME_STAGES, "qualification", "three")
 
 
-def people_grouped(conditions: list, *columns) -> dict:
+def people_grouped(conditions: list, *columns, narrow: bool = False) -> dict:
     """People meeting `conditions`, grouped by `columns`: how many, and how many reached each stage, gained a
     qualification and had at least three support contacts (PEOPLE_KEYS), in one grouped query.
 
-    Keyed by the column's value (a tuple of the values for several columns).
+    Keyed by the column's value (a tuple of the values for several columns). `narrow`: the conditions pick out
+    few people (an estate, a worker), so each per-person part reads only theirs; over every estate a list of
+    ids costs more than reading every row once.
     """
     def reached(stages):
         return func.max(case((StageEvent.stage.in_(stages), 1), else_=0))
+    # A quarter of one estate is a few hundred people, not every stage event and support contact ever made.
+    cohort = select(Participant.id).where(*conditions) if narrow and conditions else None
+
+    def of_cohort(column):
+        return [column.in_(cohort)] if cohort is not None else []
     stages = (select(StageEvent.participant_id.label("pid"), reached(REACHED_ACTIVE).label("active"),
                      reached(OUTCOME_STAGES).label("any_outcome"), *(reached((s,)).label(s) for s in OUTCOME_STAGES))
-              .group_by(StageEvent.participant_id).subquery())
-    qualified = select(Qualification.participant_id.label("pid")).group_by(Qualification.participant_id).subquery()
-    contacts = intensive()
+              .where(*of_cohort(StageEvent.participant_id)).group_by(StageEvent.participant_id).subquery())
+    qualified = (select(Qualification.participant_id.label("pid")).where(*of_cohort(Qualification.participant_id))
+                 .group_by(Qualification.participant_id).subquery())
+    contacts = intensive(cohort)
     flags = [func.coalesce(func.sum(stages.c[k]), 0) for k in PEOPLE_KEYS[:-2]]
     stmt = (select(*columns, func.count(Participant.id), *flags, func.count(qualified.c.pid),
                    func.count(contacts.c.pid))
@@ -358,7 +366,8 @@ def people_grouped(conditions: list, *columns) -> dict:
 
 def people_by(f: FunnelFilters, *columns) -> dict:
     """Those signed up in the period (the funnel's cohort), grouped by `columns`: see `people_grouped`."""
-    return people_grouped(participant_conditions(f), *columns)
+    return people_grouped(participant_conditions(f), *columns,
+                          narrow=f.estate_ids is not None or f.worker_id is not None)
 
 
 @dataclass
@@ -382,10 +391,24 @@ WAY_IN_ROWS = (("signed_up", "Signed up"), ("active", "Active"),
 
 def ways_in(f: FunnelFilters) -> list[WayIn]:
     """The people steps by source, side by side (every filter but source), in SOURCES order."""
+    return ways_in_of(people_by(replace(f, source=None), Participant.source))
+
+
+def ways_in_of(groups: dict) -> list[WayIn]:
+    """The sources' columns from people grouped by source."""
     from ..models import SOURCES
-    groups = people_by(replace(f, source=None), Participant.source)
     empty = {"signed_up": 0, **{k: 0 for k in PEOPLE_KEYS}}
     return [WayIn(code, label, groups.get(code, empty)) for code, label in SOURCES.items()]
+
+
+def people_totals(groups: dict) -> dict[str, int]:
+    """The people steps (as `people_steps` gives them) summed from people grouped by source: with no source
+    chosen they are the same people, so the funnel need not count them a second time."""
+    total = {key: sum(g[key] for g in groups.values()) for key in ("signed_up", *PEOPLE_KEYS)}
+    return {"signed_up": total["signed_up"], "door_knock": groups.get(DOOR_KNOCK, {}).get("signed_up", 0),
+            "active": total["active"], "outcome": total["any_outcome"],
+            **{stage: total[stage] for stage in OUTCOME_STAGES}, "qualification": total["qualification"],
+            "three_sessions": total["three"]}
 
 
 def _fresh_transaction() -> None:
@@ -398,12 +421,17 @@ def _fresh_transaction() -> None:
 def funnel(f: FunnelFilters, *, with_trend: bool = True, with_ways_in: bool = False,
            today: date | None = None) -> Funnel:
     """The whole funnel with step rates (the weekly trend, and the people steps by source) for these filters."""
-    calls = [lambda: door_steps(f), lambda: people_steps(f)]
+    # With no source chosen, the people by source are the people steps too: one grouped pass gives both.
+    by_source = with_ways_in and not f.source
+    calls = [lambda: door_steps(f),
+             (lambda: people_by(f, Participant.source)) if by_source else (lambda: people_steps(f))]
     if with_trend:
         calls.append(lambda: weekly_trend(f, today=today))
-    if with_ways_in:
+    if with_ways_in and not by_source:
         calls.append(lambda: ways_in(f))
     doors, people, *more = side_by_side(*calls, prepare=_fresh_transaction)
+    if by_source:
+        groups, people = people, people_totals(people)
     counts = {**doors, **people}
     steps, previous = [], None
     for key, label, unit in STEPS:
@@ -428,7 +456,7 @@ def funnel(f: FunnelFilters, *, with_trend: bool = True, with_ways_in: bool = Fa
     if with_trend:
         result.trend = more.pop(0)
     if with_ways_in:
-        result.ways_in = more.pop(0)
+        result.ways_in = ways_in_of(groups) if by_source else more.pop(0)
     return result
 
 

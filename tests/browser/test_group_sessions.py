@@ -171,3 +171,46 @@ def test_a_manager_sees_which_way_in_works_best_and_who_came_to_each_venue(modul
     # The week the room flooded is there, said as cancelled, at both venues.
     expect(sessions.get_by_role("row").filter(has_text="Cancelled")).to_have_count(2)
     assert int(laptop.locator("#attendances").inner_text()) > 20
+
+
+def test_a_mark_at_a_session_cancelled_meanwhile_waits_in_needs_attention_with_the_reason(module_server, phone):
+    server = module_server
+    # An afternoon surgery today at the community house, which a lead calls off while staff have no signal.
+    today = datetime.now(LONDON).date()
+    venue = server.scalar("select venue_id from session_series where title = 'Job club'")
+    starts = datetime.now(LONDON).replace(hour=14, minute=0, second=0, microsecond=0).astimezone(ZoneInfo("UTC"))
+    with server._engine.begin() as conn:
+        conn.execute(text("insert into group_session (venue_id, kind, title, held_on, starts_at, minutes, created_at) "
+                          "values (:v, 'partner_surgery', 'Work coach surgery', :d, :t, 60, :t)"),
+                     {"v": venue, "d": today, "t": starts.replace(tzinfo=None)})
+    surgery = server.scalar("select id from group_session where title = 'Work coach surgery'")
+    # Someone who came to the venue before: a one-off session's register lists the venue's regulars.
+    person = server.scalar("select p.first_name || ' ' || p.last_name from attendance a join group_session g on "
+                           "g.id = a.group_session_id join participant p on p.id = a.participant_id where "
+                           "g.venue_id = :v and g.held_on < :d order by p.id limit 1", v=venue, d=today)
+    page = phone.new_page()
+    sign_in(page, server, "worker@demo.outreach")
+    page.goto(server.url + f"/sessions/{surgery}")
+    wait_for_worker(page)
+    page.get_by_role("button", name="Make ready offline").click()
+    expect(page.get_by_role("status").filter(has_text="Ready offline")).to_be_visible()
+    phone.set_offline(True)
+    page.goto(server.url + f"/sessions/{surgery}")
+    regulars = page.get_by_role("list", name="Came before: tap Here")
+    regulars.get_by_role("button", name=f"{person} is here").click()
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text(person)
+    with server._engine.begin() as conn:
+        conn.execute(text("update group_session set cancelled_at = :t, cancel_reason = 'Work coach off sick' "
+                          "where id = :s"), {"t": starts.replace(tzinfo=None), "s": surgery})
+
+    phone.set_offline(False)
+    page.goto(server.url + "/outbox")
+    items = page.get_by_role("list", name="Unsent records").get_by_role("listitem")
+    expect(items.filter(has_text="Needs attention")).to_have_count(1, timeout=30_000)
+    expect(items.first).to_contain_text(f"{person} is here")
+    expect(items.first).to_contain_text("This session was cancelled (Work coach off sick)")
+    assert server.scalar("select count(*) from attendance where group_session_id = :s", s=surgery) == 0
+    # The worker discards it, saying why: nothing leaves the phone silently.
+    items.first.get_by_label("Reason for discarding").fill("Surgery was called off; told them next week")
+    items.first.get_by_role("button", name="Discard").click()
+    expect(items).to_have_count(0)
