@@ -191,6 +191,8 @@ PAGES = [
          Visit("lead", own_estate), Visit("worker", own_estate), Visit("lead", other_estate)),
     Page("funnel.page", "funnel/page.html", "funnel/_funnel.html", Visit("lead", nothing), Visit("worker", nothing),
          "its filters choose among the user's own estates"),
+    Page("funnel.ways_in_table", "funnel/ways_in.html", "funnel/_ways_in.html", Visit("lead", nothing),
+         Visit("worker", nothing), "its filters choose among the user's own estates"),
     Page("funnel.sessions", "funnel/sessions.html", "funnel/_sessions.html", Visit("lead", nothing),
          Visit("worker", nothing), "its filters choose among the user's own venues"),
     Page("reports.index", "reports/index.html", None, Visit("manager", nothing), Visit("worker", nothing), NO_ID),

@@ -91,6 +91,7 @@ TABLE: dict[tuple[str, str], Rule] = {
     ("coverage.door_summary", "GET"): Rule(LEAD_PAGES, "team"),
     ("estates.walk", "GET"): TEAM_PAGE,
     ("funnel.page", "GET"): Rule(LEAD_PAGES),
+    ("funnel.ways_in_table", "GET"): Rule(LEAD_PAGES),
     ("funnel.sessions", "GET"): Rule(LEAD_PAGES),
     ("health.healthz", "GET"): PUBLIC,
     # The suite's schema is made without migrations: not ready (503) is the right answer there.

@@ -102,7 +102,11 @@ def test_the_funnel_shows_which_way_in_works_best_side_by_side(app, client, worl
     db.session.commit()
 
     login_as("lead")
-    html = client.get("/funnel?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    page = client.get("/funnel?from=2026-03-01&to=2026-03-31").get_data(as_text=True)
+    # The page asks for the table once it is shown, with its filters (htmx), or links to it (no script).
+    assert 'hx-get="/funnel/ways-in?from=2026-03-01&amp;to=2026-03-31"' in page
+    html = client.get("/funnel/ways-in?from=2026-03-01&to=2026-03-31", headers={"HX-Request": "true"}
+                      ).get_data(as_text=True)
     assert "Which way in works best" in html
     head = html.split('id="ways-in"')[1].split("</thead>")[0]
     assert re.findall(r'<th scope="col">([^<]+)</th>', head) == [
@@ -117,10 +121,13 @@ def test_the_funnel_shows_which_way_in_works_best_side_by_side(app, client, worl
     assert cells["qualification"]["poster"] == "1 (50%)" and cells["qualification"]["door_knock"] == "0 (0%)"
     assert cells["three"]["poster"] == "2 (100%)" and cells["three"]["door_knock"] == "0 (0%)"
     # Every filter but source: choosing one source still compares them all.
-    chosen = way_in_cells(client.get("/funnel?from=2026-03-01&to=2026-03-31&source=poster").get_data(as_text=True))
+    chosen = client.get("/funnel?from=2026-03-01&to=2026-03-31&source=poster").get_data(as_text=True)
+    assert 'hx-get="/funnel/ways-in?from=2026-03-01&amp;to=2026-03-31"' in chosen  # the source is left out
+    chosen = way_in_cells(client.get("/funnel/ways-in?from=2026-03-01&to=2026-03-31&source=poster")
+                          .get_data(as_text=True))
     assert chosen == cells
     # A worker filter follows: these people were all signed up by our worker, none by the second.
-    others = way_in_cells(client.get(f"/funnel?from=2026-03-01&to=2026-03-31&worker={world['worker2'].id}")
+    others = way_in_cells(client.get(f"/funnel/ways-in?from=2026-03-01&to=2026-03-31&worker={world['worker2'].id}")
                           .get_data(as_text=True))
     assert set(others["signed_up"].values()) == {"0"}
 

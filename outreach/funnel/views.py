@@ -17,6 +17,7 @@ from .service import (
     period_text,
     quick_periods,
     rate,
+    ways_in,
     with_default_period,
 )
 from .sessions import SESSIONS_PERIOD, WENT_ON, parse_session_filters, session_figures
@@ -32,15 +33,29 @@ def page():
     filters, choices = parse_filters(request.args, current_user)
     today = local_today()
     filters = with_default_period(request.args, filters, choices, today)
-    result = funnel(filters, with_ways_in=True, today=today)
+    result = funnel(filters, today=today)
     status = 422 if choices.errors else 200
     peak = max([w.knocked for w in result.trend] + [1])
+    # "Which way in works best" comes after the page, for the same filters but source (ways_in_table).
+    ways_args = {key: value for key, value in choices.chosen.items() if key != "source" and value}
     return render("funnel/page.html", "funnel/_funnel.html", status_code=status, funnel=result,
                   choices=choices, filters=filters, SOURCES=SOURCES, note=FILTER_NOTE,
                   quick=quick_periods(today), period=period_text(filters, today),
                   period_name=period_label(filters, today), interventions=INTERVENTIONS,
-                  intensity_text=INTENSITY_TEXT, way_in_rows=WAY_IN_ROWS, peak=peak,
+                  intensity_text=INTENSITY_TEXT, ways_args=ways_args, peak=peak,
                   intensity_rate=rate(result.three_sessions, result["signed_up"]))
+
+
+@bp.get("/funnel/ways-in")
+@login_required
+@roles_required("manager", "lead")
+def ways_in_table():
+    """The people steps by source side by side: the funnel page asks for it once it is shown, as it reads
+    every person's journey (over every estate, far longer than the rest of the funnel)."""
+    filters, choices = parse_filters(request.args, current_user)
+    filters = with_default_period(request.args, filters, choices, local_today())
+    return render("funnel/ways_in.html", "funnel/_ways_in.html", status_code=422 if choices.errors else 200,
+                  ways=ways_in(filters), way_in_rows=WAY_IN_ROWS, interventions=INTERVENTIONS, filters=filters)
 
 
 @bp.get("/funnel/sessions")
