@@ -152,3 +152,19 @@ def test_the_walk_list_is_marked_for_the_phone_to_cut_and_filter_with_no_signal(
         assert markers["walkList"] + '<section id="walk-list"' in page
         cut = page[page.index(markers["walkList"]):page.index(markers["walkListEnd"])]
         assert cut.count('class="door ') == 6 and cut.count(" todo\"") == 6  # none covered yet: all to do
+
+
+def test_the_outbox_is_only_ever_written_with_strict_durability():
+    """"Saved" means on disk: every write goes through store.js's `run`, strict unless asked otherwise, and
+    only what the phone can fetch again (what making ready offline noted, in the "ready" store) is asked
+    otherwise."""
+    static = Path(__file__).resolve().parents[1] / "static" / "js"
+    store = (static / "store.js").read_text()
+    assert 'durability: durability || "strict"' in store
+    assert store.count('"relaxed"') == 1  # putRelaxed, and nothing else
+    # Each call, to the end of its statement, names the ready store.
+    relaxed = [(path.name, call) for path in sorted(static.glob("*.js")) if path.name != "store.js"
+               for call in re.findall(r"putRelaxed\([^;]*;", path.read_text())]
+    assert relaxed, "making ready offline notes what it saved without waiting for the disk"
+    for name, call in relaxed:
+        assert '"ready")' in call, f"{name}: {call} must name the ready store"
