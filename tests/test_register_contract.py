@@ -17,8 +17,7 @@ from outreach.sessions import register as register_service
 from tests import factories
 from tests.conftest import sign_in
 from tests.races import at_once
-
-REPLAY = {"HX-Request": "true", "X-Outreach-Replay": "1"}
+from tests.test_offline_contract import REPLAY, fresh_token
 
 
 @pytest.fixture
@@ -60,10 +59,6 @@ def send(client, session, kind, form, token=None):
     return client.post(f"/sessions/{session.id}/{KINDS[kind][0]}", data=form, headers=headers)
 
 
-def fresh_token(client):
-    return client.get("/session", headers={"Accept": "application/json"}).get_json()["csrf_token"]
-
-
 def stored(kind) -> int:
     return KINDS[kind][2]()
 
@@ -77,6 +72,7 @@ def test_a_replayed_register_record_is_stored_once_with_the_same_receipt(client,
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.headers["X-Outreach-Receipt"] == again.headers["X-Outreach-Receipt"]
     assert first.headers["X-Outreach-Receipt"].startswith(form["uuid"])
+    assert 'id="register"' not in first.get_data(as_text=True)  # the outbox is answered, no page is drawn
     assert stored(kind) == 1
     assert db.session.scalar(select(func.count(Attendance.id))) == 1
 
@@ -114,6 +110,7 @@ def test_a_register_record_of_another_user_is_refused_under_this_login(client, w
 @pytest.mark.parametrize("kind, bad, reason", [
     ("mark", {"activities": "juggling"}, "Choose what they did from the list."),
     ("walk-in", {"consents": ""}, "Nothing can be stored without consent to data processing"),
+    ("walk-in", {"activities": "juggling"}, "Choose what they did from the list."),
 ])
 def test_an_invalid_register_record_says_why_and_stores_nothing(client, world, login_as, job_club, kind, bad, reason):
     session, person = job_club

@@ -106,10 +106,11 @@ def mark_present(user: User, session: GroupSession, data: AttendanceInput) -> tu
 
 def parse_walk_in(form, user: User, session: GroupSession, estates) -> SignUpInput:
     """A walk-in: the sign-up's own form and rules (consent included), for one of the team's estates."""
-    errors: dict[str, str] = {}
+    fields = Fields(form, AttendanceInvalid)
+    errors = fields.errors
     open_for_marks(session, errors)
     estate = next((e for e in estates if e.id == whole_number(str(form.get("estate_id") or ""))), None)
-    activities = Fields(form).codes("activities", ACTIVITIES, "what they did")
+    activities = fields.codes("activities", ACTIVITIES, "what they did")
     try:
         data = parse_sign_up(form, user, None, estate)
     except Invalid as invalid:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..access import (
@@ -16,7 +16,7 @@ from ..access import (
     works_for_a_team,
 )
 from ..clock import local_today, org_timezone
-from ..htmx import answers_in_place, render, wants_fragment, with_reason
+from ..htmx import answers_in_place, is_replay, render, wants_fragment, with_reason
 from ..models import ACTIVITIES, SESSION_KINDS
 from ..participants.input import ParticipantInvalid
 from ..participants.signup import ParticipantConflict
@@ -192,9 +192,12 @@ def _refused(session, status: int, reason: str):
 
 def _news(session, status: int, message: str, problem: bool = False):
     """The answer to a mark: a line of news and (htmx) the register again, out of band."""
-    if wants_fragment():
+    if is_replay():  # the outbox keeps the status and reason: the register is not drawn for each record sent
+        response = make_response(render_template("sessions/_register_news.html", message=message, problem=problem,
+                                                 redraw=False), status)
+    elif wants_fragment():
         response = render("sessions/_register_news.html", "sessions/_register_news.html", status_code=status,
-                          **_register_context(session, message=message, problem=problem))
+                          **_register_context(session, message=message, problem=problem, redraw=True))
     else:
         response = _register_answer(session, status, message=message)
     return response
