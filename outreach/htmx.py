@@ -33,6 +33,20 @@ def is_replay() -> bool:
     return _header("X-Outreach-Replay") is not None
 
 
+def prefers_minimal() -> bool:
+    """The caller needs only to know the record arrived (RFC 7240 `Prefer: return=minimal`): the outbox sending
+    in the background, where no page shows the answer. A refusal still gets its whole answer."""
+    return "return=minimal" in (_header("Prefer") or "").replace(" ", "").split(",")
+
+
+def receipt(status: int, message: str):
+    """A record's arrival, minimally: the message as JSON, for a caller that prefers it (`prefers_minimal`)."""
+    response = jsonify(message=message)
+    response.status_code = status
+    response.headers["Preference-Applied"] = "return=minimal"
+    return response
+
+
 def accepts_json() -> bool:
     """A script asking for JSON."""
     _header("Accept")

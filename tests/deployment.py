@@ -352,5 +352,5 @@ class Client:
 
     def record(self, door: int, fields: dict, base: str | None = None) -> int:
         """Send one visit as the outbox replays it; the status."""
-        headers = {"X-Outreach-Replay": "1", "X-CSRFToken": self.token}
+        headers = {"X-Outreach-Replay": "1", "X-CSRFToken": self.token, "Prefer": "return=minimal"}
         return self.call("POST", f"/properties/{door}/visits", fields, headers, base)[0]

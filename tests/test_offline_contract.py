@@ -44,6 +44,29 @@ def test_a_replayed_record_is_stored_once_and_answers_the_same_receipt(client, w
     assert stored(uuid=form["uuid"]) == 1
 
 
+def test_the_outbox_sending_in_the_background_gets_the_receipt_without_the_door_drawn(app, client, world, login_as):
+    from flask import template_rendered
+    worker = login_as("worker")
+    form = visit_form(worker)
+    minimal = {**REPLAY, "Prefer": "return=minimal", "X-CSRFToken": fresh_token(client)}
+    drawn = []
+    with template_rendered.connected_to(lambda sender, template, context, **extra: drawn.append(template.name), app):
+        first = client.post(f"/properties/{world['door'].id}/visits", data=form, headers=minimal)
+        again = client.post(f"/properties/{world['door'].id}/visits", data=form, headers=minimal)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.get_json() == {"message": "Recorded: No answer."}
+    assert again.get_json() == {"message": "Already received: No answer."}
+    assert first.headers["Preference-Applied"] == "return=minimal"
+    assert first.headers["X-Outreach-Receipt"] == again.headers["X-Outreach-Receipt"]
+    assert "Prefer" in first.headers["Vary"]
+    assert drawn == [] and stored(uuid=form["uuid"]) == 1
+    # A refusal is answered in full whatever the preference: the outbox keeps the reason.
+    refused = client.post(f"/properties/{world['door'].id}/visits", data={**form, "outcome": "card_left"},
+                          headers=minimal)
+    assert refused.status_code == 409 and "same identity" in refused.headers["X-Outreach-Reason"]
+    assert "Preference-Applied" not in refused.headers
+
+
 def test_the_same_identity_with_other_content_is_a_conflict_that_changes_nothing(client, world, login_as):
     worker = login_as("worker")
     form = visit_form(worker)

@@ -197,7 +197,7 @@ def test_a_voided_visit_stays_in_the_history_but_no_longer_counts(client, login_
     assert dict(rows(text(client.get(f"/estates/{estate.id}"))))["4 Ash Walk"] == "Not knocked"
 
 
-# The estate's pages that are made ready offline share their response with /offline-manifest (pwa).
+# The pages an estate is made ready offline with (its ready list and its pack) are served by pwa.
 SERVED_ELSEWHERE = {"/estates/<int:estate_id>/ready-list": "outreach.pwa.views",
                     "/estates/<int:estate_id>/pack": "outreach.pwa.views"}
 
@@ -226,6 +226,18 @@ def test_next_door_is_the_next_not_yet_covered_in_walking_order_across_blocks(cl
     assert "Next door: The Lodge" in text(client.get(f"/properties/{door_at(estate, '2 Ash Walk').id}"))
     last = text(client.get(f"/properties/{door_at(estate, 'The Lodge').id}"))
     assert "Next door:" not in last and "No doors left to cover: back to the walk list" in last
+
+
+def test_next_door_is_found_past_a_long_run_of_covered_doors(client, login_as, world):
+    """Most often the next door is a step away; after a street already covered, it is still found."""
+    street = factories.estate(world["team"], "Long Row", doors=120, street="Long Row")
+    doors = factories.doors_of(street)
+    earlier = utcnow() - timedelta(days=1)
+    for door in doors[1:100]:
+        factories.visit(door, world["worker"], "spoke_not_interested", earlier)
+    db.session.commit()
+    login_as("worker")
+    assert "Next door: 101 Long Row" in text(client.get(f"/properties/{doors[0].id}"))
 
 
 def test_the_walk_list_opens_with_an_index_of_blocks_and_streets_and_what_is_left_in_each(

@@ -6,7 +6,7 @@ from sqlalchemy.orm import joinedload
 
 from ..access import can_record_visits, get_property_or_404, may_void
 from ..extensions import db
-from ..htmx import answers_in_place, render, with_reason
+from ..htmx import answers_in_place, prefers_minimal, receipt, render, with_reason
 from ..models import OUTCOMES, Block, Property, Visit
 from ..status import SaturationRule, status_for_property, statuses_for_properties
 from .service import (
@@ -52,6 +52,7 @@ def door_context(prop: Property, **extra) -> dict:
 
 # How far ahead to look for a door still to cover: enough for any block, and one bounded query.
 NEXT_DOOR_LOOKAHEAD = 200
+NEXT_DOOR_STEPS = (8, 32, NEXT_DOOR_LOOKAHEAD)
 
 
 def next_door_to_cover(prop: Property) -> Property | None:
@@ -65,9 +66,19 @@ def next_door_to_cover(prop: Property) -> Property | None:
     if prop.id not in ids:
         return None
     ahead = rows[ids.index(prop.id) + 1:][:NEXT_DOOR_LOOKAHEAD]
-    statuses = statuses_for_properties(ahead, SaturationRule.for_estate(prop.estate))
-    found = next((row.id for row in ahead if statuses[row.id].needs_visit), None)
-    return db.session.get(Property, found) if found else None
+    rule = SaturationRule.for_estate(prop.estate)
+    # Usually a door a few steps on: look at a few first, and further only when they are all covered.
+    start = 0
+    for size in NEXT_DOOR_STEPS:
+        chunk = ahead[start:start + size]
+        if not chunk:
+            break
+        statuses = statuses_for_properties(chunk, rule)
+        found = next((row.id for row in chunk if statuses[row.id].needs_visit), None)
+        if found:
+            return db.session.get(Property, found)
+        start += size
+    return None
 
 
 @bp.get("/<int:property_id>")
@@ -109,7 +120,9 @@ def record(property_id: int):
     if not answers_in_place():  # a browser's form: post/redirect/get
         flash(message)
         return redirect(url_for("properties.door", property_id=prop.id), code=303)
-    response = _respond(prop, 201 if created else 200, message=message)
+    status = 201 if created else 200
+    # The outbox sending in the background shows no page: the door need not be drawn for it.
+    response = receipt(status, message) if prefers_minimal() else _respond(prop, status, message=message)
     response.headers["X-Outreach-Receipt"] = f"{visit.uuid} {visit.received_at.isoformat()}"
     return response
 

@@ -631,8 +631,9 @@ function deliver(record, token) {
       body.set("csrf_token", token);  // tokens belong to the session: the one saved with the form may be old
       return fetchWithin(SEND_TIMEOUT, record.url, {
         method: "POST", body: body.toString(), credentials: "same-origin",
+        // No page shows the answer to a record sent in the background: the receipt is enough (RFC 7240).
         headers: {"Content-Type": record.contentType, "X-CSRFToken": token, "HX-Request": "true",
-                  "X-Outreach-Replay": "1"}
+                  "X-Outreach-Replay": "1", "Prefer": "return=minimal"}
       }).then(function (response) {
         return settle(record, response, false);
       }, function (error) {
