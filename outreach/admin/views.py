@@ -273,7 +273,7 @@ def upload():
             parse_csv(content)
         except ImportFileError as problem:
             errors["file"] = str(problem)
-    team = service.chosen_team(request.form.get("team_id") or "", errors)
+    team = service.chosen_team(fields)
     if errors:
         return _import_form(422, errors, request.form)
     token = keep_upload(current_user, content, upload_file.filename, estate_name, team)
