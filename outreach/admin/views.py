@@ -340,5 +340,5 @@ def audit_log():
     """Who saw, changed or exported what and when, newest first, filtered by person, user, action and days."""
     filters, errors = audit.parse_filters(request.args)
     rows, next_before = audit.audit_page(filters)
-    return _page("audit", rows=rows, filters=filters, errors=errors, next_before=next_before,
+    return _page("audit", 422 if errors else 200, rows=rows, filters=filters, errors=errors, next_before=next_before,
                  users=audit.users_in_the_log(), actions=sorted(AUDIT_ACTIONS))
