@@ -9,7 +9,7 @@ to the code that acts, cross-check fields against each other and the database, a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timezone, tzinfo
 
 from werkzeug.routing import IntegerConverter
@@ -157,12 +157,12 @@ class Fields:
             return None
         return value
 
-    def integer(self, name: str, low: int, high: int, message: str, *, required: bool = False) -> int | None:
-        """A whole number from `low` to `high`; `message` otherwise."""
+    def integer(self, name: str, low: int, high: int, message: str, *, required: bool | str = False) -> int | None:
+        """A whole number from `low` to `high`; `message` otherwise (`required`: True, or the message when empty)."""
         value = self.raw(name)
         if not value:
             if required:
-                self.error(name, message)
+                self.error(name, required if isinstance(required, str) else message)
             return None
         number = whole_number(value, low, high)
         if number is None:
@@ -171,11 +171,18 @@ class Fields:
 
     def one_of(self, name: str, items: Iterable, message: str):
         """The item (anything with an `id`) picked from a list by its id; `message` when it is not in the list."""
+        return self.record(name, lambda number: next((item for item in items if item.id == number), None), message)
+
+    def record(self, name: str, find: Callable[[int], object], message: str):
+        """What `find` returns for the id in the field (such as a row by its key); `message` when it finds nothing.
+
+        `find` is only asked about an id a database can hold.
+        """
         value = self.raw(name)
         if not value:
             return None
         number = whole_number(value)
-        found = next((item for item in items if item.id == number), None) if number is not None else None
+        found = find(number) if number is not None else None
         if found is None:
             self.error(name, message)
         return found

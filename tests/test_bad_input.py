@@ -4,6 +4,9 @@ Unicode digits such as "²" pass `str.isdigit()` but not `int()`; ids beyond 64 
 days near year 1 or 9999 overflow time-zone arithmetic. Each is a 422 with a message next to its field,
 or a 404 for an id in the path.
 """
+import re
+from html import unescape
+
 import pytest
 
 from outreach.validation import Fields, Invalid, parse_day, whole_number
@@ -20,21 +23,125 @@ def test_an_id_in_the_path_too_big_for_the_database_is_not_found(client, world, 
     assert client.get(path).status_code == 404
 
 
-@pytest.mark.parametrize("query", [f"worker={HUGE}", "worker=²", "from=0001-01-01", "to=9999-12-31"])
-def test_a_coverage_filter_that_names_nothing_is_reported_not_a_crash(client, world, login_as, query):
+def shown(response) -> str:
+    """The answer as a person reads it: "&#39;" is the apostrophe they see."""
+    return unescape(response.get_data(as_text=True))
+
+
+# Each filter form: who uses it, its address, and how the id of a field's message starts.
+FILTER_FORMS = {"coverage": ("lead", "/estates/{estate}/coverage", "f-"),
+                "reports": ("manager", "/reports/", "r-"),
+                "funnel": ("manager", "/funnel", "f-"),
+                "session figures": ("manager", "/funnel/sessions", "s-"),
+                "revisits": ("worker", "/estates/{estate}/revisits", "r-"),
+                "audit log": ("admin", "/admin/audit", "audit-")}
+
+
+def picked(form: str, field: str, message: str) -> list[tuple[str, str, str, str]]:
+    """A pick from a list by id, refused: an id of 20 digits, and one in digits `int()` can't read."""
+    return [(form, f"{field}={value}", field, message) for value in (HUGE, "²")]
+
+
+def dated(form: str, labels: dict[str, str], years: str = "1900 to 2199") -> list[tuple[str, str, str, str]]:
+    """Days refused: the first field in odd digits and at year 1, the last at 9999 (`labels` name each field)."""
+    (first, early), (last, late) = list(labels.items())[0], list(labels.items())[-1]
+    return [(form, f"{first}=²", first, f"Give {early} like 2026-03-01."),
+            (form, f"{first}=0001-01-01", first, f"Give {early} from {years}, like 2026-03-01."),
+            (form, f"{last}=9999-12-31", last, f"Give {late} from {years}, like 2026-03-01.")]
+
+
+PERIOD, IN_OUR_TIME = {"from": "a date", "to": "a date"}, "2000 to 2099"  # the funnel's and the reports' periods
+# (form, query, the field refused, the message shown beside it), one field at a time.
+REFUSALS = [
+    *picked("coverage", "worker", "Choose a worker of this estate's team."),
+    *dated("coverage", {"from": "“From”", "to": "“To”"}),
+    ("coverage", "status=²", "status", "Choose a status from the list."),
+    *picked("reports", "estate", "Choose an estate from the list."),
+    *dated("reports", PERIOD, IN_OUR_TIME),
+    *picked("funnel", "estate", "Choose an estate from the list."),
+    *picked("funnel", "worker", "Choose a worker from the list."),
+    ("funnel", "source=²", "source", "Choose a source from the list."),
+    *dated("funnel", PERIOD, IN_OUR_TIME),
+    *picked("session figures", "venue", "Choose a venue from the list."),
+    *dated("session figures", PERIOD, IN_OUR_TIME),
+    ("revisits", "slot=²", "slot", "Choose a time slot from the list."),
+    *dated("revisits", {"by": "the day"}),
+    *picked("audit log", "participant", "Give the participant's number."),
+    *picked("audit log", "user", "Choose a user from the list."),
+    *dated("audit log", {"from": "the first day", "to": "the last day"}),
+    ("audit log", f"before={HUGE}", "before", "An unknown page."),
+]
+TYPED = ("from", "to", "by", "participant")  # fields typed into, not picked: a refused one stays as typed
+
+
+def refusals(form: str) -> list[tuple[str, str, str]]:
+    return [(query, field, message) for name, query, field, message in REFUSALS if name == form]
+
+
+@pytest.mark.parametrize("form, query, field, message", REFUSALS)
+def test_a_filter_that_names_nothing_is_refused_beside_its_field(client, world, login_as, form, query, field,
+                                                                  message):
+    who, url, prefix = FILTER_FORMS[form]
+    login_as(who)
+    url = url.format(estate=world["estate"].id)
+    page = client.get(f"{url}?{query}")
+    html = shown(page)
+    assert page.status_code == 422
+    assert f'id="{prefix}{field}-error">{message}</p>' in html
+    if field in TYPED:
+        assert f'value="{query.partition("=")[2]}"' in html, "the refused value stays as typed, to correct"
+    fragment = client.get(f"{url}?{query}", headers={"HX-Request": "true"})
+    assert fragment.status_code == 422 and message in shown(fragment), "the message comes with the fragment too"
+
+
+@pytest.mark.parametrize("query, field, message", refusals("coverage"))
+def test_the_map_data_refuses_the_same_coverage_filters_as_json(client, world, login_as, query, field, message):
     login_as("lead")
-    response = client.get(f"/estates/{world['estate'].id}/coverage?{query}")
-    assert response.status_code in (200, 422)
-    assert "Choose a worker" in response.get_data(as_text=True) or "date" in response.get_data(as_text=True)
+    data = client.get(f"/estates/{world['estate'].id}/coverage.json?{query}")
+    assert data.status_code == 422
+    assert data.get_json() == {"message": "Some filters could not be used.", "errors": {field: message}}
 
 
-@pytest.mark.parametrize("query", [f"estate={HUGE}", f"worker={HUGE}", "worker=²", "from=0001-01-01",
-                                   "to=9999-12-31", "from=²"])
-def test_a_report_filter_that_names_nothing_is_reported_not_a_crash(client, world, login_as, query):
+def test_a_refused_coverage_filter_loses_none_of_the_others(client, world, login_as):
+    login_as("lead")
+    base, worker = f"/estates/{world['estate'].id}/coverage", world["worker"].id
+    html = client.get(f"{base}?worker=²&status=covered&colour=worker").get_data(as_text=True)
+    assert '<option value="covered" selected>' in html and 'value="worker" checked' in html
+    assert f'<option value="{worker}" selected>' in client.get(f"{base}?worker={worker}&status=²").get_data(
+        as_text=True)
+
+
+@pytest.mark.parametrize("query, field, message", refusals("reports"))
+def test_a_report_download_with_a_refused_filter_is_the_page_with_its_message(client, world, login_as, query,
+                                                                               field, message):
+    login_as("manager")
+    for url in ("/reports/funnel.csv", "/reports/summary"):
+        response = client.get(f"{url}?{query}")
+        assert response.status_code == 422 and f'id="r-{field}-error">{message}</p>' in shown(response), url
+
+
+@pytest.mark.parametrize("query", [f"worker={HUGE}", "worker=²", "source=²"])
+def test_reports_leave_out_a_worker_or_source_they_have_no_field_for(client, world, login_as, query):
+    # The reports page offers an estate and a period: a worker or source in its address (one copied from the
+    # funnel, say) neither narrows a funder's figures unseen nor refuses the page with nothing to correct.
     login_as("manager")
     response = client.get(f"/reports/?{query}")
-    assert response.status_code in (200, 422)
-    assert "Choose" in response.get_data(as_text=True) or "date" in response.get_data(as_text=True)
+    assert response.status_code == 200 and 'class="error"' not in response.get_data(as_text=True)
+    assert (client.get(f"/reports/funnel.csv?worker={world['worker'].id}&source=drop_in").get_data()
+            == client.get("/reports/funnel.csv").get_data())
+    # Positive control: the same page does show a refused filter it has a field for.
+    assert 'class="error"' in client.get(f"/reports/?estate={HUGE}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query, field, message", refusals("funnel"))
+def test_which_way_in_works_best_is_asked_only_for_the_filters_in_use(client, world, login_as, query, field,
+                                                                      message):
+    login_as("manager")
+    table = re.search(r'hx-get="(/funnel/ways-in[^"]*)"', client.get(f"/funnel?{query}").get_data(as_text=True))[1]
+    assert f"{field}=" not in table
+    # Asked for a refused one all the same (its own link, say), it says so.
+    ways = client.get(f"/funnel/ways-in?{query}")
+    assert ways.status_code == 422 and f"<li>{message}</li>" in shown(ways)
 
 
 @pytest.mark.parametrize("minutes", ["²", "٣٠", HUGE, "-5"])
@@ -147,6 +254,22 @@ def test_the_reader_collects_every_problem_by_field_and_raises_the_features_erro
     assert raised.value.errors == {"name": "Keep the name under 10 characters.",
                                    "day": "Give the date from 1900 to 2199, like 2026-03-01.", "kind": "Choose a kind.",
                                    "email": "Give an email address.", "count": "Give a count."}
+
+
+def test_the_reader_asks_for_a_record_only_by_an_id_a_database_can_hold():
+    asked = []
+
+    def find(number):
+        asked.append(number)
+        return f"team {number}" if number == 7 else None
+
+    fields = Fields({"team": "7", "far": HUGE, "odd": "²", "gone": "8"})
+    assert fields.record("team", find, "Choose a team.") == "team 7"
+    assert [fields.record(name, find, "Choose a team.") for name in ("far", "odd", "gone")] == [None] * 3
+    assert asked == [7, 8], "neither the 20-digit id nor the odd digit reaches a query"
+    assert fields.integer("count", 1, 9, "Give a count from 1 to 9.", required="Give a count.") is None
+    assert fields.errors == {"far": "Choose a team.", "odd": "Choose a team.", "gone": "Choose a team.",
+                             "count": "Give a count."}
 
 
 def test_a_nul_byte_anywhere_is_refused_clearly_before_it_reaches_the_database(client, world):

@@ -201,7 +201,7 @@ def test_map_data_follows_the_filters(client, world, login_as, db):
     assert first_week[doors[0].id] == "answered" and first_week[doors[1].id] == "not_knocked"
 
     bad = client.get(base + "?from=yesterday&worker=99999")
-    assert bad.status_code == 400
+    assert bad.status_code == 422
     assert set(bad.get_json()["errors"]) == {"from", "worker"}
 
 

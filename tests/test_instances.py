@@ -11,7 +11,6 @@ import gzip
 import os
 import re
 import shutil
-import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -21,6 +20,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests import deployment
 from tests.deployment import (
     NGINX,
     Client,
@@ -34,6 +34,7 @@ from tests.deployment import (
     sqlalchemy,
     wait_until,
 )
+from tests.races import at_once
 
 DEMO_PASSWORD = "demo-outreach-2026"
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
@@ -154,18 +155,13 @@ def test_the_same_records_sent_at_once_to_both_instances_are_stored_once_each(si
     start = datetime.now(timezone.utc) - timedelta(hours=1)
     records = [(door, {"uuid": str(uuid.uuid4()), "outcome": "no_answer",
                        "recorded_at": (start + timedelta(minutes=i)).isoformat()}) for i, door in enumerate(doors)]
-    answers: dict[str, list[int]] = {fields["uuid"]: [] for _, fields in records}
+    answers: dict[str, list[int]] = {}
     for door, fields in records:
-        gate = threading.Barrier(2)
-
-        def send(base, door=door, fields=fields, gate=gate):
-            gate.wait()  # both instances are sent the record at the same moment
-            answers[fields["uuid"]].append(phone.record(door, fields, base=base))
-        racers = [threading.Thread(target=send, args=(instance.url,)) for instance in (site.one, site.two)]
-        for racer in racers:
-            racer.start()
-        for racer in racers:
-            racer.join(timeout=30)
+        # Both instances are sent the record at the same moment: each send is held just before its request
+        # leaves until the other has got there too, and the race fails if they never meet.
+        answers[fields["uuid"]] = at_once(deployment, "http_call", [
+            lambda door=door, fields=fields, base=instance.url: phone.record(door, fields, base=base)
+            for instance in (site.one, site.two)])
     assert all(sorted(codes) == [200, 201] for codes in answers.values()), answers  # one stored, one found
     uuids = list(answers)
     stored = scalar(site, "select count(*) from visit where uuid = any(:u)", u=uuids)

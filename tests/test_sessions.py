@@ -177,6 +177,9 @@ def test_another_teams_register_is_not_found_and_a_manager_reads_it_without_mark
     page = client.get(f"/sessions/{session.id}")
     assert page.status_code == 200 and "Register a walk-in" not in page.get_data(as_text=True)
     assert mark(client, session, person).status_code == 403
+    # Positive control: the team's own worker is offered the walk-in form on the same page.
+    login_as("worker")
+    assert "Register a walk-in" in client.get(f"/sessions/{session.id}").get_data(as_text=True)
 
 
 def walk_in_form(client, session, **fields):

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from html.parser import HTMLParser
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from outreach.admin.uploads import keep_upload
@@ -253,5 +254,8 @@ def test_a_typed_payload_comes_back_as_text_in_the_form_that_refused_it(client, 
     assert response.status_code == 422
     assert escapable(payload) not in response.get_data(as_text=True)
     assert not runs_script(response.get_data(as_text=True))
+    # Positive control: the payload did come back, as text, so the checks above had it to look at.
+    assert str(escape(payload)) in response.get_data(as_text=True)
     search = client.post("/participants/", data={"csrf_token": client.csrf, "q": payload})
     assert search.status_code == 200 and escapable(payload) not in search.get_data(as_text=True)
+    assert str(escape(payload)) in search.get_data(as_text=True)

@@ -19,7 +19,7 @@ from ..estates.service import find_estate
 from ..extensions import db
 from ..models import ROLES, Block, Estate, Organisation, Team, User, audit
 from ..status import SaturationRule
-from ..validation import Fields, Invalid, whole_number
+from ..validation import Fields, Invalid
 
 # The estate form names the rule's fields saturation_attempts, ...: the bounds are the rule's own.
 SATURATION_LIMITS = {f"saturation_{name}": limits for name, limits in RULE_LIMITS.items()}
@@ -29,15 +29,9 @@ BLOCK_KINDS = {"block": "Block of flats", "street": "Street"}
 NAME_MAX = 200
 
 
-def chosen_team(team_id: str, errors: dict[str, str]) -> Team | None:
-    """The team picked from a list by its id (none when empty); an unknown one is an error on `team_id`."""
-    if not team_id:
-        return None
-    number = whole_number(team_id)
-    team = db.session.get(Team, number) if number is not None else None
-    if team is None:
-        errors["team_id"] = "Choose a team from the list."
-    return team
+def chosen_team(fields: Fields) -> Team | None:
+    """The team picked from a list by its id in `team_id` (none when empty); an unknown one is an error there."""
+    return fields.record("team_id", lambda number: db.session.get(Team, number), "Choose a team from the list.")
 
 
 def the_organisation() -> Organisation:
@@ -128,9 +122,8 @@ def _user_fields(form: Mapping, user: User | None) -> tuple[dict, dict[str, str]
         if same is not None and same is not user:
             fields.error("email", "Someone already signs in with this email.")
     role = fields.choice("role", ROLES, "Choose a role.", default="") or ""
-    team_id = fields.raw("team_id")
-    team = chosen_team(team_id, fields.errors)
-    if not team_id and role in ("worker", "lead"):
+    team = chosen_team(fields)
+    if not fields.raw("team_id") and role in ("worker", "lead"):
         fields.error("team_id", "Workers and leads belong to a team: choose one.")
     return {"name": name, "email": email, "role": role, "team": team}, fields.errors
 
@@ -217,7 +210,7 @@ def _estate_fields(form: Mapping, estate: Estate | None) -> dict:
     name = reader.text("name", "estate's name", NAME_MAX, required="Give the estate a name.")
     if name and (same := find_estate(name)) is not None and same is not estate:
         reader.error("name", f"There is already an estate called {same.name}.")
-    team = chosen_team(reader.raw("team_id"), errors)
+    team = chosen_team(reader)
     fields = {"name": name, "local_authority": reader.text("local_authority", "local authority", NAME_MAX)}
     try:
         rule = parse_rule(form, SaturationRule.for_estate(estate) if estate else SaturationRule(), "saturation_")

@@ -273,7 +273,7 @@ def upload():
             parse_csv(content)
         except ImportFileError as problem:
             errors["file"] = str(problem)
-    team = service.chosen_team(request.form.get("team_id") or "", errors)
+    team = service.chosen_team(fields)
     if errors:
         return _import_form(422, errors, request.form)
     token = keep_upload(current_user, content, upload_file.filename, estate_name, team)
@@ -340,5 +340,5 @@ def audit_log():
     """Who saw, changed or exported what and when, newest first, filtered by person, user, action and days."""
     filters, errors = audit.parse_filters(request.args)
     rows, next_before = audit.audit_page(filters)
-    return _page("audit", rows=rows, filters=filters, errors=errors, next_before=next_before,
+    return _page("audit", 422 if errors else 200, rows=rows, filters=filters, errors=errors, next_before=next_before,
                  users=audit.users_in_the_log(), actions=sorted(AUDIT_ACTIONS))

@@ -7,7 +7,7 @@
 | /estates/<id>/coverage, coverage.json, coverage/...   | estates/coverage/views.py            |
 | /estates/<id>/assignments, assignments/<id>/end       | estates/assignments.py               |
 | /estates/<id>/saturation                              | estates/saturation.py                |
-| /estates/<id>/offline-manifest                        | pwa/views.py, with /offline-manifest |
+| /estates/<id>/ready-list, /estates/<id>/pack          | pwa/views.py, with /ready-list       |
 
 Each page module is its own blueprint, named as its URL segment (`revisits.index`, `saturation.index`,
 `coverage.coverage`, `assignments.index`; the walk list is `estates.walk`). Their logic sits beside them:

@@ -19,7 +19,7 @@ def index(estate_id: int):
     estate = get_estate_or_404(current_user, estate_id)
     filters = parse_revisit_filters(request.args)
     groups = revisit_list(estate, filters)
-    return render("coverage/revisits.html", "coverage/_revisit_list.html", estate=estate, groups=groups,
-                  filters=filters, slots=SATURATION_SLOTS, shown=sum(len(g.doors) for g in groups),
-                  today=local_today(), revisit=True,
+    return render("coverage/revisits.html", "coverage/_revisit_list.html", status_code=422 if filters.errors else 200,
+                  estate=estate, groups=groups, filters=filters, slots=SATURATION_SLOTS,
+                  shown=sum(len(g.doors) for g in groups), today=local_today(), revisit=True,
                   can_record=can_record_visits(current_user, estate))

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ..extensions import db
 from ..models import SATURATION_SLOTS, Estate, User, audit
 from ..status import SaturationRule
-from ..validation import Invalid
+from ..validation import Fields, Invalid
 
 # name: (lowest, highest, the words on the lead's form)
 LIMITS = {
@@ -32,24 +32,17 @@ def parse_rule(form: Mapping, current: SaturationRule = DEFAULT_RULE, prefix: st
 
     A field the form does not have at all keeps `current`'s value; one sent empty is a mistake to show.
     """
-    errors, values = {}, {}
+    fields, values = Fields(form, RuleInvalid), {}
     for name, (low, high, words) in LIMITS.items():
         field = prefix + name
         if field not in form:
             values[name] = getattr(current, name)
             continue
-        text = (form.get(field) or "").strip()
-        if not text:
-            errors[field] = f"{words}: enter a number from {low} to {high}."
-        # isascii: "²" is a digit to str.isdigit() but not a number to int().
-        elif not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-            errors[field] = f"{words} must be a whole number from {low} to {high}."
-        else:
-            values[name] = int(text)
-    if not errors and values["slots"] > values["attempts"]:
-        errors[prefix + "slots"] = "Different time slots must not be more than the knocks needed."
-    if errors:
-        raise RuleInvalid(errors)
+        values[name] = fields.integer(field, low, high, f"{words} must be a whole number from {low} to {high}.",
+                                      required=f"{words}: enter a number from {low} to {high}.")
+    if not fields.errors and values["slots"] > values["attempts"]:
+        fields.error(prefix + "slots", "Different time slots must not be more than the knocks needed.")
+    fields.check()
     return SaturationRule(**values)
 
 

@@ -110,17 +110,9 @@ class RevisitFilters:
 
 def parse_revisit_filters(args) -> RevisitFilters:
     """Revisit filters from query arguments, with a message per field for what can't be used."""
-    f = RevisitFilters()
-    slot = (args.get("slot") or "").strip()
-    if slot:
-        if slot in SATURATION_SLOTS:
-            f.slot = slot
-        else:
-            f.errors["slot"] = "Choose a time slot from the list."
     fields = Fields(args)
-    f.by = fields.day("by", "the day")
-    f.errors.update(fields.errors)
-    return f
+    slot = fields.choice("slot", SATURATION_SLOTS, "Choose a time slot from the list.") or ""
+    return RevisitFilters(slot, fields.day("by", "the day"), fields.errors)
 
 
 def revisit_list(estate: Estate, filters: RevisitFilters):

@@ -558,44 +558,28 @@ def parse_filters(args, user) -> tuple[FunnelFilters, FilterChoices]:
                            User.team_id.in_(team_ids) if estate_ids is not None else User.id.is_not(None))
         .order_by(User.name)).all()
     chosen = {k: (args.get(k) or "").strip() for k in ("estate", "from", "to", "worker", "source")}
-    errors: dict[str, str] = {}
-
-    if chosen["estate"]:
-        match = next((e for e in estates if str(e.id) == chosen["estate"]), None)
-        if match is None:
-            errors["estate"] = "Choose an estate from the list."
-        else:
-            estate_ids = (match.id,)
-    date_from, date_to = parse_period(chosen, errors)
-    worker_id = None
-    if chosen["worker"]:
-        match = next((w for w in workers if str(w.id) == chosen["worker"]), None)
-        if match is None:
-            errors["worker"] = "Choose a worker from the list."
-        else:
-            worker_id = match.id
-    source = chosen["source"] or None
-    if source and source not in SOURCES:
-        errors["source"] = "Choose a source from the list."
-        source = None
-    filters = FunnelFilters(estate_ids, date_from, date_to, worker_id, source)
-    return filters, FilterChoices(estates, workers, chosen, errors)
-
-
-def parse_period(chosen: dict, errors: dict) -> tuple[date | None, date | None]:
-    """The first and last days of the period from `chosen["from"]` and `chosen["to"]`; a refused one is None,
-    with the reason in `errors` beside its field."""
     fields = Fields(chosen)
+    estate = fields.one_of("estate", estates, "Choose an estate from the list.")
+    date_from, date_to = parse_period(fields)
+    worker = fields.one_of("worker", workers, "Choose a worker from the list.")
+    source = fields.choice("source", SOURCES, "Choose a source from the list.")
+    filters = FunnelFilters((estate.id,) if estate else estate_ids, date_from, date_to, worker.id if worker else None,
+                            source)
+    return filters, FilterChoices(estates, workers, chosen, fields.errors)
+
+
+def parse_period(fields: Fields) -> tuple[date | None, date | None]:
+    """The first and last days of the period in the fields "from" and "to"; a refused one is None, with the
+    reason noted beside its field."""
     dates = {key: day for key in ("from", "to")
              if (day := fields.day(key, "a date", between=(EARLIEST_DATE, LATEST_DATE))) is not None}
-    errors.update(fields.errors)
     if "from" in dates and "to" in dates and dates["from"] > dates["to"]:
-        errors["to"] = "The end of the period is before its start."
+        fields.error("to", "The end of the period is before its start.")
         dates.pop("to")
     # A period of centuries costs the database minutes and holds a worker process: refused, not run.
     years = current_app.config["MAX_PERIOD_YEARS"]
     if "from" in dates and (dates.get("to") or local_today()) - dates["from"] > timedelta(days=366 * years):
-        errors["from"] = f"A period can be at most {years} years long: choose a later start or an earlier end."
+        fields.error("from", f"A period can be at most {years} years long: choose a later start or an earlier end.")
         dates.pop("from")
         dates.pop("to", None)
     return dates.get("from"), dates.get("to")

@@ -13,6 +13,7 @@ from sqlalchemy import case, distinct, func, select
 
 from ..extensions import db
 from ..models import SOURCES, Attendance, GroupSession, Participant, Venue
+from ..validation import Fields
 from .service import INTENSITY_TEXT, parse_period, people_grouped
 
 SESSIONS_PERIOD = "Last 12 weeks"  # the default period of the attendance figures: a term of weekly sessions
@@ -79,16 +80,11 @@ def parse_session_filters(args, user) -> tuple[SessionFilters, SessionChoices]:
 
     venues = visible_venues(user)
     chosen = {k: (args.get(k) or "").strip() for k in ("venue", "from", "to")}
-    errors: dict[str, str] = {}
-    venue_ids = tuple(v.id for v in venues)
-    if chosen["venue"]:
-        match = next((v for v in venues if str(v.id) == chosen["venue"]), None)
-        if match is None:
-            errors["venue"] = "Choose a venue from the list."
-        else:
-            venue_ids = (match.id,)
-    date_from, date_to = parse_period(chosen, errors)
-    return SessionFilters(venue_ids, date_from, date_to), SessionChoices(venues, chosen, errors)
+    fields = Fields(chosen)
+    venue = fields.one_of("venue", venues, "Choose a venue from the list.")
+    date_from, date_to = parse_period(fields)
+    venue_ids = (venue.id,) if venue else tuple(v.id for v in venues)
+    return SessionFilters(venue_ids, date_from, date_to), SessionChoices(venues, chosen, fields.errors)
 
 
 def monday(day: date) -> date:

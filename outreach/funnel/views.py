@@ -36,8 +36,10 @@ def page():
     result = funnel(filters, today=today)
     status = 422 if choices.errors else 200
     peak = max([w.knocked for w in result.trend] + [1])
-    # "Which way in works best" comes after the page, for the same filters but source (ways_in_table).
-    ways_args = {key: value for key, value in choices.chosen.items() if key != "source" and value}
+    # "Which way in works best" comes after the page, for the same filters but source (ways_in_table); a
+    # refused filter is left out there as it is here.
+    ways_args = {key: value for key, value in choices.chosen.items()
+                 if key != "source" and value and key not in choices.errors}
     return render("funnel/page.html", "funnel/_funnel.html", status_code=status, funnel=result,
                   choices=choices, filters=filters, SOURCES=SOURCES, note=FILTER_NOTE,
                   quick=quick_periods(today), period=period_text(filters, today),
@@ -55,7 +57,8 @@ def ways_in_table():
     filters, choices = parse_filters(request.args, current_user)
     filters = with_default_period(request.args, filters, choices, local_today())
     return render("funnel/ways_in.html", "funnel/_ways_in.html", status_code=422 if choices.errors else 200,
-                  ways=ways_in(filters), way_in_rows=WAY_IN_ROWS, interventions=INTERVENTIONS, filters=filters)
+                  ways=ways_in(filters), way_in_rows=WAY_IN_ROWS, interventions=INTERVENTIONS, filters=filters,
+                  errors=choices.errors)
 
 
 @bp.get("/funnel/sessions")

@@ -32,9 +32,19 @@ def _csv(text: str, filename: str) -> Response:
     return response
 
 
+# Reports are by estate and period, the fields their page has. A worker or source in the address (one copied
+# from the funnel, say) is not read: it would narrow a funder's figures unseen, or refuse the page with nothing
+# on it to correct.
+REPORT_FILTERS = ("estate", "from", "to")
+
+
+def _filters(data):
+    return parse_filters({key: data.get(key) for key in REPORT_FILTERS}, current_user)
+
+
 def _period():
     """The filters of the request, over the report's period (the last 12 months unless one was chosen)."""
-    filters, choices = parse_filters(request.args, current_user)
+    filters, choices = _filters(request.args)
     return report_period(filters, local_today()), choices
 
 
@@ -106,6 +116,6 @@ def summary():
 @roles_required("manager")
 def participants_csv():
     """The participant list with names: personal data, a POST (so no link or prefetch makes one), audited."""
-    filters, _ = parse_filters(request.form, current_user)
+    filters, _ = _filters(request.form)
     text, _count = participant_csv(current_user, filters)
     return _csv(text, f"PERSONAL-DATA-participants-{local_today()}.csv")

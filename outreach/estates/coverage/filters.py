@@ -43,16 +43,11 @@ def parse_filters(args, workers: list[User]) -> Filters:
     f.worker_id = worker.id if worker else None
     f.start = fields.day("from", "“From”")
     f.end = fields.day("to", "“To”")
-    f.errors.update(fields.errors)
     if f.start and f.end and f.end < f.start:
-        f.errors["to"] = "“To” must be on or after “From”."
+        fields.error("to", "“To” must be on or after “From”.")
         f.end = None
-    status = (args.get("status") or "").strip()
-    if status:
-        if status in STATUS_FILTERS:
-            f.status = status
-        else:
-            f.errors["status"] = "Choose a status from the list."
+    f.status = fields.choice("status", STATUS_FILTERS, "Choose a status from the list.") or ""
+    f.errors.update(fields.errors)
     return f
 
 

@@ -28,8 +28,8 @@ def coverage(estate_id: int):
     workers, filters = _filters(estate)
     page = coverage_page(estate, filters, workers)
     colour = "worker" if request.args.get("colour") == "worker" else "status"
-    return render("coverage/coverage.html", "coverage/_coverage.html", estate=estate, filters=filters,
-                  cov=page, colour=colour, states=STATES, status_filters=STATUS_FILTERS,
+    return render("coverage/coverage.html", "coverage/_coverage.html", status_code=422 if filters.errors else 200,
+                  estate=estate, filters=filters, cov=page, colour=colour, states=STATES, status_filters=STATUS_FILTERS,
                   marks=grid.MARKS, can_lead=can_lead(current_user, estate),
                   tile_url=current_app.config.get("MAP_TILE_URL", ""),
                   tile_attribution=current_app.config.get("MAP_TILE_ATTRIBUTION", ""))
@@ -43,7 +43,7 @@ def data(estate_id: int):
     estate = get_estate_or_404(current_user, estate_id)
     workers, filters = _filters(estate)
     if filters.errors:
-        return jsonify(errors=filters.errors), 400
+        return jsonify(message="Some filters could not be used.", errors=filters.errors), 422
     etag = data_version(estate, filters)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
