@@ -10,7 +10,7 @@ run by score is printed: score, total blocking time, layout shift, largest conte
 bytes transferred. Then, in Chromium through Playwright with the CPU slowed 4x (CDP
 Emulation.setCPUThrottlingRate), a worker taps an outcome on a door's page and on a door opened in the walk
 list (Wellhouse); the main thread's work is the delta of Performance.getMetrics' TaskDuration from the tap until
-"Recorded" is on screen (median of 5 doors each): the server's time is not the page's work, the page's handling
+"Recorded" is on screen (median of 9 doors each): the server's time is not the page's work, the page's handling
 of the answer is.
 
 Targets (issue "Ready offline in seconds", item 6): every page scores 95 or more; recording a door stays under
@@ -104,7 +104,7 @@ WATCH = """() => { window.recorded = new Promise(resolve => {
   addEventListener('pointerdown', e => { window.tappedAt = e.timeStamp; }, {capture: true, once: true}); }"""
 
 
-def record_door(server: phone.LiveServer, doors: int = 5) -> dict[str, list[tuple[float, float]]]:
+def record_door(server: phone.LiveServer, doors: int = 9) -> dict[str, list[tuple[float, float]]]:
     """(main-thread ms, ms on screen) from the tap on "No answer" until "Recorded" is on screen, CPU slowed 4x:
     on a door's page, and on a door opened inline in the Wellhouse walk list (1,200 doors). Each door on a
     freshly loaded page, as a worker opening it from the walk list finds it. The tap is a touch at the button's
