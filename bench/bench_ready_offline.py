@@ -12,6 +12,7 @@ Targets (issue "Ready offline in seconds"): Wellhouse < 30 s and < 1.5 MB; Bidst
 after 14 changes < 3 s. Run: .venv/bin/python bench/bench_ready_offline.py [--quick] (--quick: Bidston Rise only)
 """
 import asyncio
+import contextlib
 import gzip
 import http.cookiejar
 import re
@@ -116,6 +117,23 @@ class ThrottlingProxy:
 
     def counts(self) -> tuple[int, int]:
         return self.down.bytes, self.up.bytes
+
+
+@contextlib.contextmanager
+def demo_server():
+    """The demo database made as `make run` makes it (`flask db upgrade`, then the demo loader) in a folder of its
+    own, served as `make run` serves it (`flask run`); the folder goes afterwards."""
+    tmp = Path(tempfile.mkdtemp())
+    db_path = tmp / "bench.db"
+    env = server_env(db_path)
+    _flask(["db", "upgrade"], env)
+    _flask(["seed-demo"], env)
+    server = LiveServer(db_path).start()
+    try:
+        yield server
+    finally:
+        server.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def opener_for(url: str):
@@ -225,16 +243,10 @@ def main() -> None:
         print(f"skipped: {missing}")
         return
     quick = "--quick" in sys.argv
-    tmp = Path(tempfile.mkdtemp())
-    db_path = tmp / "bench.db"
-    env = server_env(db_path)
-    _flask(["db", "upgrade"], env)
-    _flask(["seed-demo"], env)
-    server = LiveServer(db_path).start()
     from playwright.sync_api import sync_playwright
     print(f"Phone network: {ROUND_TRIP * 1000:.0f} ms round trip, {DOWN_BPS / 1e6:.1f} Mbit/s down, "
           f"{UP_BPS / 1e3:.0f} kbit/s up; page CPU slowed {CPU_SLOWDOWN}x")
-    try:
+    with demo_server() as server:
         first_visit(server)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, headless=True)
@@ -246,9 +258,6 @@ def main() -> None:
                 print(f"  {'':13} packs/old: time {new['seconds'] / old['seconds']:.2f}, "
                       f"bytes {new['down'] / old['down']:.2f}, requests {new['requests'] / old['requests']:.3f}")
             browser.close()
-    finally:
-        server.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

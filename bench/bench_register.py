@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import gzip
 import re
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import urllib.parse
 import uuid
@@ -22,8 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.bench_ready_offline import opener_for  # noqa: E402
-from tests.browser.conftest import LiveServer, _flask, server_env  # noqa: E402
+from bench.bench_ready_offline import demo_server, opener_for  # noqa: E402
 
 
 def weight(opener, url: str, path: str) -> tuple[float, float]:
@@ -37,13 +34,7 @@ def weight(opener, url: str, path: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    tmp = Path(tempfile.mkdtemp())
-    db_path = tmp / "bench.db"
-    env = server_env(db_path)
-    _flask(["db", "upgrade"], env)
-    _flask(["seed-demo"], env)
-    server = LiveServer(db_path).start()
-    try:
+    with demo_server() as server:
         opener = opener_for(server.url)
         whats_on = opener.open(server.url + "/sessions/").read().decode()
         session = re.search(r'href="/sessions/(\d+)">Register<', whats_on).group(1)
@@ -76,9 +67,6 @@ def main() -> None:
             print(f"server answer to a {name:8} median {1000 * statistics.median(values):5.0f} ms, "
                   f"p95 {1000 * values[int(0.95 * len(values)) - 1]:5.0f} ms ({len(values)} sent, with the page "
                   "it redirects to)")
-    finally:
-        server.close()
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

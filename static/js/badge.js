@@ -13,7 +13,7 @@
       if (link) {
         $("outbox-count").textContent = records.length;
         link.classList.toggle("has-records", records.length > 0);
-        link.hidden = false;  // only once counted: a "0" before the phone is read would be a lie
+        link.classList.remove("uncounted");  // only once counted: a "0" before the phone is read would be a lie
       }
       overlay(records);
     });
