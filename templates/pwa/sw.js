@@ -51,7 +51,13 @@ self.addEventListener("message", function (event) {
   var data = event.data || {};
   if (data.type === "skip-waiting") self.skipWaiting();
   else if (data.type === "replay") event.waitUntil(replay(!!data.force));
-  else if (data.type === "signed-out") currentUser = null;
+  else if (data.type === "signed-out") {
+    // The page has emptied the saved pages; a page the worker was saving meanwhile (a door refreshed after a
+    // replay) goes too, so the next user finds nothing.
+    currentUser = null;
+    signOuts++;
+    event.waitUntil(forgetPages(null));
+  }
   else if (data.type === "status") event.waitUntil(tell({}));
   else if (data.type === "version" && event.ports[0]) event.ports[0].postMessage(VERSION);  // "This phone" panel
 });
@@ -464,17 +470,21 @@ function settle(record, response, live) {
 // signal sees the server's state, not an older page with the record laid over it. Only doors the phone keeps;
 // one fetch per door however many of its records were sent.
 var refreshing = {};
+var signOuts = 0;  // counts sign-outs: a refresh begun before one must not save its page after it
 
 function refreshDoor(record) {
   var door = contract.doorOf(record.url);
   if (!door || refreshing[door]) return;
   var key = pageKey(new URL(contract.doorUrl(door), record.url).href);
+  var began = signOuts;
   refreshing[door] = rawSaved(key).then(function (hit) {
     if (!hit) return;
     return fetchWithin(SEND_TIMEOUT, key, {credentials: "same-origin", cache: "no-store"}).then(function (response) {
-      if (isPage(response) && response.headers.get("X-Outreach-User") === hit.headers.get("X-Outreach-User")) {
-        return save(key, response);
-      }
+      if (!isPage(response) || response.headers.get("X-Outreach-User") !== hit.headers.get("X-Outreach-User")) return;
+      // Only in place of the page still saved: a sign-out meanwhile removed it, and it stays removed.
+      return rawSaved(key).then(function (still) {
+        if (still && began === signOuts) return save(key, response);
+      });
     });
   }).catch(function () {}).then(function () { delete refreshing[door]; });
 }
