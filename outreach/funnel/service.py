@@ -21,13 +21,11 @@ from sqlalchemy import and_, case, distinct, exists, func, literal, select, text
 
 from ..clock import local_today, org_timezone
 from ..database import side_by_side
+from ..door_facts import DEPTH, DOOR_STEPS
 from ..extensions import db
 from ..models import (
-    ANSWERED,
     CONVERSATION,
-    INTERESTED,
     KNOCKED,
-    OUTCOMES,
     Attendance,
     Participant,
     Property,
@@ -240,17 +238,11 @@ def participant_conditions(f: FunnelFilters, *, period=True) -> list:
     return conds
 
 
-# The door steps nest (interested doors had a conversation, were answered, were knocked), so one number
-# per visit, its deepest step, and the deepest per door give all four counts in a single pass.
-DOOR_STEPS = (("knocked", KNOCKED), ("answered", ANSWERED), ("conversation", CONVERSATION),
-              ("interested", INTERESTED))
-assert all(inner <= outer for (_, outer), (_, inner) in pairwise(DOOR_STEPS)), "door steps must nest"
-
-
+# The door steps nest, so one number per visit, its deepest step (door_facts.DEPTH), and the deepest per door
+# give all four counts in a single pass.
 def door_depth(outcome_column) -> object:
     """How far down the door steps an outcome goes: 0 (no access) to 4 (interested), as SQL."""
-    depth = {outcome: sum(outcome in codes for _, codes in DOOR_STEPS) for outcome in OUTCOMES}
-    return case({o: d for o, d in depth.items() if d}, value=outcome_column, else_=0)
+    return case({o: d for o, d in DEPTH.items() if d}, value=outcome_column, else_=0)
 
 
 def door_steps(f: FunnelFilters) -> dict[str, int]:
