@@ -191,3 +191,18 @@ def estate_figures(estates) -> dict:
         result[estate_id] = Figures(*(getattr(have, k) + getattr(more, k)
                                       for k in ("doors", "knocked", "answered", "covered", "to_cover")))
     return result
+
+
+def deepest_steps(estate_ids: tuple[int, ...] | None = None) -> list[int]:
+    """How many doors still in the list (of these estates; None: every one) reached each door step, over all their
+    counted visits."""
+    steps = [func.coalesce(func.sum(case((DoorFacts.depth >= n, 1), else_=0)), 0)
+             for n in range(1, len(DOOR_STEPS) + 1)]
+    of_doors = select(*steps).select_from(DoorFacts).join(Property, Property.id == DoorFacts.property_id)
+    if estate_ids is not None:
+        return [int(n) for n in db.session.execute(
+            of_doors.where(Property.in_list.is_(True), Property.estate_id.in_(estate_ids))).one()]
+    # Every door's facts, less those of the few doors gone from the list: no join of every door to its facts.
+    every = db.session.execute(select(*steps).select_from(DoorFacts)).one()
+    gone = db.session.execute(of_doors.where(Property.in_list.is_(False))).one()
+    return [int(a) - int(b) for a, b in zip(every, gone, strict=True)]

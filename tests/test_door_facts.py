@@ -2,7 +2,8 @@
 
 Random estates (rules, flags, visits at one moment, voids, call-backs kept and closed, a gap changed half-way)
 are stored through the ORM as the services store them; then the home's figures from the kept facts must equal
-those over every door's derived status, and the kept rows those worked out afresh.
+those over every door's derived status, the all-time funnel's door steps those of a pass over every visit, and
+the kept rows those worked out afresh.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from outreach import door_facts
 from outreach.estates.rule import save_rule
 from outreach.estates.service import figures
 from outreach.extensions import db
+from outreach.funnel.service import FunnelFilters, door_steps, scanned_steps
 from outreach.models import OUTCOMES, CallBackClose, DoorFacts, Estate, Property, Visit, VisitVoid
 from outreach.properties import service
 from outreach.status import SaturationRule, open_call_backs, statuses_for_estate
@@ -62,6 +64,7 @@ def assert_facts_agree(estate: Estate) -> None:
     # The call-backs due on a home are looked for at the doors whose facts have one open.
     doors = select(Property.id).where(Property.estate_id == estate.id)
     assert {pid for pid, f in kept.items() if f["call_back"]} == set(open_call_backs(Visit.property_id.in_(doors)))
+    assert door_facts.deepest_steps((estate.id,)) == scanned_steps(FunnelFilters(estate_ids=(estate.id,)))
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -97,6 +100,9 @@ def test_kept_facts_give_the_figures_of_every_visit(world, rule, new_gap, flags,
             db.session.add(VisitVoid(visit_id=visit.id, voided_by_id=lead.id, reason="Wrong door"))
         db.session.commit()
     assert_facts_agree(estate)
+    # Over every estate too (the examples before this one's are in the same database).
+    assert door_steps(FunnelFilters())["knocked"] == scanned_steps(FunnelFilters())[0]
+    assert door_facts.deepest_steps() == scanned_steps(FunnelFilters())
 
 
 def test_a_visit_void_and_close_through_the_services_keep_the_facts(world):
