@@ -1,8 +1,9 @@
 """The funnel over 1,000,000 visits and 100,000 participants: server time, median and p95 (target < 300 ms).
 
-Builds the data with bulk inserts (executemany on SQLite, COPY on PostgreSQL), then times the funnel
-page as a manager gets it (login check, filters, every aggregate query, the weekly trend, the template)
-for a few filter combinations, and the service call alone.
+Builds the data with bulk inserts (executemany on SQLite, COPY on PostgreSQL) and sums each door's facts from
+the visits so loaded (as the migration does), then times the funnel page as a manager gets it (login check,
+filters, every aggregate query, the weekly trend, the template) for a few filter combinations, and the service
+call alone; last, in the same run, the all-time door steps from a pass over every visit against the door facts.
 Run: .venv/bin/python bench/bench_funnel.py [--visits N] [--participants N] [--runs N] [--postgres URL] [--keep NAME]
 (--postgres names a server; a fresh database is created on it for the run and dropped afterwards). --keep NAME
 builds once and reuses: a SQLite file NAME, or a PostgreSQL database NAME that is kept after the run (drop it by
@@ -11,11 +12,9 @@ hand); indexes added to the models since are created on the kept data before tim
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import re
-import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -25,13 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from zoneinfo import ZoneInfo  # noqa: E402
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from outreach import create_app  # noqa: E402
+from bench import bulk  # noqa: E402
 from outreach.clock import time_slot  # noqa: E402
+from outreach.door_facts import DOOR_STEPS  # noqa: E402
 from outreach.extensions import db  # noqa: E402
-from outreach.funnel.service import FunnelFilters, funnel  # noqa: E402
+from outreach.funnel.service import FunnelFilters, door_steps, funnel, scanned_steps  # noqa: E402
 from outreach.models import OUTCOMES, SOURCES, Estate  # noqa: E402
 from tests import factories  # noqa: E402
 
@@ -40,41 +37,6 @@ OUTCOME_WEIGHTS = {"no_answer": 45, "card_left": 12, "no_access": 4, "spoke_not_
                    "spoke_interested": 7, "call_back": 6, "signed_up": 3, "already_participant": 2,
                    "moved_or_void": 2, "do_not_knock": 1}
 LONDON = ZoneInfo("Europe/London")
-
-
-def sqlite_time(moment: datetime) -> str:
-    """How SQLAlchemy stores a UTC datetime in SQLite."""
-    return moment.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-class Loader:
-    """Bulk rows into one table: executemany on SQLite, COPY on PostgreSQL."""
-
-    def __init__(self, connection, dialect: str):
-        self.connection, self.dialect = connection, dialect
-
-    def load(self, table: str, columns: tuple, rows) -> int:
-        n = 0
-        if self.dialect == "postgresql":
-            cursor = self.connection.cursor()
-            with cursor.copy(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-                    n += 1
-            return n
-        marks = ", ".join("?" * len(columns))
-        cursor = self.connection.cursor()
-        batch = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) == 50_000:
-                cursor.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', batch)
-                n += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', batch)
-            n += len(batch)
-        return n
 
 
 def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
@@ -94,12 +56,8 @@ def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
         first_estate = estates[0].id
         first_worker = workers[0].id
         base_id = 1000
-        raw = db.engine.raw_connection()
-    conn = raw.driver_connection
-    if dialect == "sqlite":
-        conn.execute("PRAGMA synchronous=OFF")
-    load = Loader(conn, dialect).load
-    stamp = sqlite_time if dialect == "sqlite" else (lambda m: m)
+    loader = bulk.Loader(app, dialect)
+    load, stamp = loader.load, loader.stamp
     per_estate = 100_000 // ESTATES
     n_props = per_estate * ESTATES
     t0 = time.perf_counter()
@@ -156,17 +114,13 @@ def build(app, n_visits: int, n_participants: int, dialect: str) -> dict:
                        stamp(at))
     n_sessions = load("support_session", ("participant_id", "worker_id", "held_on", "minutes", "topics",
                                           "recorded_at"), sessions())
-    conn.commit()
-    if dialect == "postgresql":
-        conn.autocommit = True
-        conn.execute("VACUUM ANALYZE")
-    else:
-        conn.execute("ANALYZE")
-    raw.close()
+    loader.close()
+    facts_s = bulk.sum_door_facts(app)
+    bulk.analyse(app, dialect)
     build_s = time.perf_counter() - t0
     print(f"built {n_props:,} doors, {n_visits:,} visits ({n_visits // 100:,} voided), {n_participants:,} "
           f"participants, {n_events:,} stage events, {n_sessions:,} support sessions in {build_s:.1f} s "
-          f"(doors and visits {t_visits:.1f} s)")
+          f"(doors and visits {t_visits:.1f} s, their door facts summed {facts_s:.1f} s)")
     return {"manager": manager_email, "estate": first_estate, "worker": first_worker}
 
 
@@ -179,77 +133,24 @@ def kept_ids(app) -> dict:
                 "worker": db.session.scalar(db.select(User.id).where(User.email == "worker@test.outreach"))}
 
 
-def prepare_kept(dialect: str) -> str:
-    """Indexes and tables the models have gained since the kept data was built, made and analysed."""
-    made = []
-    for table in db.metadata.sorted_tables:
-        for index in table.indexes:
-            if index.name not in {i["name"] for i in db.inspect(db.engine).get_indexes(table.name)}:
-                index.create(db.engine)
-                made.append(index.name)
-    if made:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-            c.execute(text("ANALYZE"))
-    return f"made {', '.join(made)}" if made else "nothing new to index"
-
-
-def timed(fn, runs: int) -> tuple[float, float]:
-    fn()  # warm: caches, query plans
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visits", type=int, default=1_000_000)
     parser.add_argument("--participants", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL server (a fresh database is made on it)")
-    parser.add_argument("--keep", metavar="NAME", help="build once into this SQLite file / PostgreSQL database "
-                        "and reuse it on later runs")
+    bulk.add_database_arguments(parser)
     args = parser.parse_args()
 
-    admin_engine, bench_db, reuse = None, None, False
-    if args.postgres:
-        admin_url = make_url(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1))
-        bench_db = args.keep or f"outreach_bench_{uuid.uuid4().hex[:8]}"
-        admin_engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin_engine.connect() as c:
-            reuse = bool(c.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": bench_db}))
-            if not reuse:
-                c.execute(text(f'CREATE DATABASE "{bench_db}"'))
-        uri = admin_url.set(database=bench_db).render_as_string(hide_password=False)
-        dialect = "postgresql"
-    else:
-        path = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp()) / "bench.db"
-        reuse = path.exists()
-        uri = f"sqlite:///{path}"
-        dialect = "sqlite"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False})
-    try:
-        with app.app_context():
-            db.create_all()
-            if reuse:
-                created = prepare_kept(dialect)
-        if reuse:
-            ids = kept_ids(app)
-            print(f"reusing the kept {dialect} data ({created})")
-        else:
-            ids = build(app, args.visits, args.participants, dialect)
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        assert client.post("/login", data={"email": ids["manager"], "password": factories.PASSWORD,
-                                           "csrf_token": token}).status_code == 303
+    with bulk.bench_app(args) as (app, dialect, reuse):
+        ids = kept_ids(app) if reuse else build(app, args.visits, args.participants, dialect)
+        if reuse and (summed := bulk.sum_door_facts(app, only_if_none=True)) is not None:  # kept from before the facts
+            print(f"door facts summed from the kept visits in {summed:.1f} s")
+        client = bulk.signed_in(app, ids["manager"])
         today = date.today()
         quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
         cases = [
-            ("all estates, all time", "/funnel", FunnelFilters()),
+            # No period in the address is the default period (the last 12 months): "All time" is an empty one.
+            ("all estates, all time", "/funnel?from=&to=", FunnelFilters()),
             ("one estate, this quarter", f"/funnel?estate={ids['estate']}&from={quarter}",
              FunnelFilters(estate_ids=(ids["estate"],), date_from=quarter)),
             ("one worker, last 12 weeks, door knock", f"/funnel?worker={ids['worker']}&from="
@@ -258,25 +159,27 @@ def main() -> None:
             ("all estates, last year", f"/funnel?from={today - timedelta(days=365)}",
              FunnelFilters(date_from=today - timedelta(days=365))),
         ]
-        print(f"funnel on {dialect}, {args.runs} runs each (target: under 300 ms)")
+        print(f"funnel on {dialect}, {args.runs} runs each (target: under 300 ms); load average "
+              f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
         for label, url, filters in cases:
             def get(url=url):
                 response = client.get(url)
                 assert response.status_code == 200, response.status_code
-            page_med, page_p95 = timed(get, args.runs)
+            page_med, page_p95 = bulk.timed(get, args.runs)
             with app.app_context():
-                svc_med, svc_p95 = timed(lambda filters=filters: funnel(filters, today=today), args.runs)
+                svc_med, svc_p95 = bulk.timed(lambda filters=filters: funnel(filters, today=today), args.runs)
                 figures = funnel(filters, with_trend=False)
             print(f"  {label:40} page median {page_med:6.0f} ms  p95 {page_p95:6.0f} ms | "
                   f"service median {svc_med:6.0f} ms  p95 {svc_p95:6.0f} ms | "
                   f"knocked {figures['knocked']:,} signed up {figures['signed_up']:,} outcome {figures['outcome']:,}")
-    finally:
-        if admin_engine is not None and not args.keep:
-            with app.app_context():
-                db.engine.dispose()
-            with admin_engine.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{bench_db}" WITH (FORCE)'))
-            admin_engine.dispose()
+        with app.app_context():
+            # The door steps over all time, the old way (a pass over every visit) against the door facts.
+            old_med, old_p95 = bulk.timed(lambda: scanned_steps(FunnelFilters()), args.runs)
+            new_med, new_p95 = bulk.timed(lambda: door_steps(FunnelFilters()), args.runs)
+            assert scanned_steps(FunnelFilters()) == [door_steps(FunnelFilters())[key] for key, _ in DOOR_STEPS]
+            print(f"  door steps, all estates, all time: every visit median {old_med:.0f} ms p95 {old_p95:.0f} ms; "
+                  f"door facts median {new_med:.0f} ms p95 {new_p95:.0f} ms (same figures)")
+        print(f"load average {os.getloadavg()[0]:.2f} after")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,8 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
 
-    from . import models  # noqa: F401  (models known to Alembic and the session)
+    # Models known to Alembic and the session; each door's facts kept with every visit stored.
+    from . import door_facts, models  # noqa: F401
     from .database import configure_engine
     with app.app_context():
         configure_engine(db.engine)

@@ -18,10 +18,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -375,6 +377,30 @@ class CallBackClose(db.Model):
 
     visit: Mapped[Visit] = relationship(back_populates="call_back_close")
     closed_by: Mapped[User] = relationship()
+
+
+class DoorFacts(db.Model):
+    """What a door's counted visits add up to, as outreach.status derives it: kept by outreach.door_facts only.
+
+    No row: no counted visit. The door's flags and the estate's thresholds are not in it (the reader applies
+    them), so only a new visit, void or call-back close at the door, or its estate's gap, changes it.
+    """
+
+    __tablename__ = "door_facts"
+
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), primary_key=True)
+    depth: Mapped[int] = mapped_column(SmallInteger)  # the funnel's deepest door step: 0 (no access) to 4
+    knocks: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[bool] = mapped_column(Boolean)
+    attempts: Mapped[int] = mapped_column(Integer)  # knocks at least gap_days apart
+    slots: Mapped[int] = mapped_column(SmallInteger)  # how many of the saturation slots were tried
+    closed: Mapped[bool] = mapped_column(Boolean)  # a do-not-knock visit, or the last one "moved / void"
+    call_back: Mapped[bool] = mapped_column(Boolean)  # an open call-back (made at the last visit, not closed)
+    gap_days: Mapped[int] = mapped_column(SmallInteger)  # the estate's gap the attempts were counted with
+
+    # The few doors with an open call-back, for the call-backs due on a home page.
+    __table_args__ = (Index("ix_door_facts_call_back", "property_id", sqlite_where=text("call_back"),
+                            postgresql_where=text("call_back")),)
 
 
 class Assignment(db.Model):

@@ -44,11 +44,12 @@ def data(estate_id: int):
     workers, filters = _filters(estate)
     if filters.errors:
         return jsonify(message="Some filters could not be used.", errors=filters.errors), 422
-    etag = data_version(estate, filters)
+    version = data_version(estate, filters)
+    etag = version.tag
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
-        _, body = coverage_json(estate, filters, etag)
+        _, body = coverage_json(estate, filters, version)
         response = current_app.response_class(body, mimetype="application/json")
     response.set_etag(etag)
     # Team data behind a login: the browser may keep it but must ask (a cheap 304) before reusing it.
