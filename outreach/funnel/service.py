@@ -315,12 +315,18 @@ def people_steps(f: FunnelFilters) -> dict[str, int]:
                func.count(case((Participant.source == DOOR_KNOCK, Participant.id))))
         .where(*conds)).one()
     cohort = select(Participant.id).where(*conds)
-    stage_where = [StageEvent.participant_id.in_(cohort)] if conds else []
-    row = db.session.execute(
-        select(_reached(REACHED_ACTIVE), _reached(OUTCOME_STAGES),
-               *(_reached((stage,)) for stage in OUTCOME_STAGES))
-        .where(StageEvent.stage.in_(REACHED_ACTIVE), *stage_where)
-    ).one()
+    reached = (REACHED_ACTIVE, OUTCOME_STAGES, *((stage,) for stage in OUTCOME_STAGES))
+    if conds:
+        row = db.session.execute(
+            select(*(_reached(stages) for stages in reached))
+            .where(StageEvent.stage.in_(REACHED_ACTIVE), StageEvent.participant_id.in_(cohort))).one()
+    else:
+        # Everyone: each step is a distinct count over its own range of ix_stage_event_reach (stage, participant),
+        # half the time of one pass counting five distinct sets on SQLite, under three quarters on PostgreSQL.
+        # (With a cohort, the one pass stays: each range would check the cohort again.)
+        row = db.session.execute(select(*(
+            select(func.count(distinct(StageEvent.participant_id))).where(StageEvent.stage.in_(stages))
+            .scalar_subquery() for stages in reached))).one()
     three = db.session.scalar(select(func.count()).select_from(intensive(cohort if conds else None)))
     qualified = db.session.scalar(select(func.count(distinct(Qualification.participant_id)))
                                   .where(*([Qualification.participant_id.in_(cohort)] if conds else [])))
