@@ -37,6 +37,7 @@ from .models import (
     VisitVoid,
 )
 from .status import (
+    DOOR_OF,
     VISIT_ORDER,
     SaturationRule,
     bulk_allocation,
@@ -79,7 +80,7 @@ def work_out(connection, **doors) -> list[dict]:
     _, visits, _, _ = _statements(connection.dialect.name, *doors)
     rows = []
     with bulk_allocation():
-        for pid, door in groupby(connection.execute(visits, doors), _DOOR):
+        for pid, door in groupby(connection.execute(visits, doors), DOOR_OF):
             door = list(door)
             gap = door[0][6]
             # The door's flags are the reader's: without them, "closed" is what the visits alone close.
@@ -89,8 +90,6 @@ def work_out(connection, **doors) -> list[dict]:
                          "closed": s.closed, "call_back": bool(door[-1][5]), "gap_days": gap})
     return rows
 
-
-_DOOR = itemgetter(4)
 
 
 def refresh(connection, **doors) -> int:

@@ -265,10 +265,11 @@ def _visit_facts(where) -> dict[int, list[tuple]]:
         rows = plain_rows(stmt)
         if voided:
             rows = [row for row in rows if row[5] not in voided]
-        return {pid: list(door) for pid, door in groupby(rows, _DOOR)}
+        return {pid: list(door) for pid, door in groupby(rows, DOOR_OF)}
 
 
-_DOOR = itemgetter(4)
+# A visit fact's door (its fifth column): what the visit facts are grouped by, here and in door_facts.
+DOOR_OF = itemgetter(4)
 # Oldest first at each door, and visits at one moment in one order on every database and in every query
 # (the last one decides "moved" and an open call-back): the covering index's own order, so no sort is added.
 VISIT_ORDER = (Visit.property_id, Visit.recorded_at, Visit.outcome, Visit.time_slot, Visit.worker_id)
