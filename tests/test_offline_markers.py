@@ -76,11 +76,41 @@ def test_a_door_page_has_the_door_its_message_place_and_its_end_in_order(client,
     page = raw(client.get(f"/properties/{door.id}"))
     # A saved page gets the "Saved on this phone" note at the top of its main part...
     assert page.count(markers["main"]) == 1
-    # ... and an offline record is answered with the door cut from the saved page, the note in its message place.
-    assert in_order(page, markers["main"], markers["door"], markers["doorMessage"], markers["doorEnd"])
+    # ... and an offline record is answered with the door cut from the saved page, the note in its message place,
+    # which is in the part of the card the page puts in place (the worker writes that part alone for a door whose
+    # page is not saved).
+    assert in_order(page, markers["main"], markers["door"], markers["doorNote"] + markers["doorMessage"],
+                    markers["doorEnd"])
     assert page.count(markers["door"]) == page.count(markers["doorEnd"]) == 1
     cut = page[page.index(markers["door"]):page.index(markers["doorEnd"])]
     assert f'data-property-id="{door.id}"' in cut and 'id="visit-form"' in cut
+
+
+def test_the_parts_of_a_door_a_visit_changes_are_each_in_the_card_once_and_in_the_answer_to_a_record(
+        app, client, world, login_as):
+    """app.js puts in place only these parts after an outcome (and the walk list's row): the card must have each
+    once, the answer to a record too, and the form the worker tapped must be outside them all."""
+    script = (Path(app.static_folder) / "js" / "app.js").read_text()
+    parts = json.loads(re.search(r"var CHANGED_BY_A_VISIT = (\[.*?\]);", script).group(1))
+    assert parts
+    login_as("worker")
+    door = world["door"]
+    card = raw(client.get(f"/properties/{door.id}?from=walk", headers=HX))
+    answer = client.post(f"/properties/{door.id}/visits", headers=HX, data={
+        "csrf_token": client.csrf, "uuid": str(uuidlib.uuid4()), "recorded_at": utcnow().isoformat(),
+        "outcome": "no_answer", "from": "walk"})
+    assert answer.status_code == 201
+    for html in (card, raw(answer)):
+        for part in parts:
+            assert html.count(f'id="{part}"') == 1, part
+    form = card.index('id="visit-form"')
+    form_end = card.index("</form>", form)
+    for part in parts:
+        start = card.index(f'id="{part}"')
+        # Before the form and closed before it (these parts hold no div of their own), or after it.
+        assert card.index("</div>", start) < form if start < form else start > form_end, part
+    row = re.search(r'<a href="([^"]+)" class="door [^"]*" hx-swap-oob="[^"]*"', raw(answer))
+    assert row and row.group(1) == f"/properties/{door.id}"
 
 
 def test_the_door_opened_from_the_walk_list_has_the_same_places(client, world, login_as, markers):

@@ -24,6 +24,12 @@
     if (at) at.value = new Date().toISOString();
     var author = form.elements.namedItem("author_id");
     if (author && document.body.dataset.userId) author.value = document.body.dataset.userId;
+    // An outcome tapped at a door is sent here, before htmx or the browser would send it (see recordOutcome).
+    if (form.id === "visit-form" && button && button.name === "outcome" && window.htmx && window.fetch) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      recordOutcome(form, button);
+    }
   }, true);
 
   // A walk-list door opens inline under its row (one at a time: each door's form uses the same
@@ -61,12 +67,12 @@
   document.addEventListener("htmx:sendError", function () {
     banner("No connection: that did not reach the server.");
   });
-  document.addEventListener("htmx:responseError", function (event) {
-    var status = event.detail.xhr.status;
+  function showError(status) {
     if (status === 401) banner("Your sign-in has expired. Sign in again; nothing recorded on this phone is lost.");
     else if (status >= 500) banner("The server had a problem. Try again in a moment.");
     else if (status === 400) banner("This page is out of date. Reload it and try again.");
-  });
+  }
+  document.addEventListener("htmx:responseError", function (event) { showError(event.detail.xhr.status); });
   document.addEventListener("htmx:afterRequest", function (event) {
     if (event.detail.successful) banner("");
   });
@@ -99,41 +105,120 @@
     if (row) row.scrollIntoView({block: "start"});
   }
 
+  var busy = false;  // the worker is busy with this door (touched the card, or may sign someone up): it stays
+
   function showRecorded(recorded, stay) {
     var panel = document.getElementById("recorded"), form = document.getElementById("visit-form");
     if (!panel || !form) return;
-    var card = panel.closest(".door-card");
+    var card = panel.closest(".door-card"), undo = panel.querySelector("form.undo");
+    var another = panel.querySelector(".another");
     panel.querySelector("input[name=undo]").value = recorded.uuid;
+    // The card may be the one that showed an earlier outcome (only a visit's parts are put in place): as new.
+    undo.hidden = false;
+    if (another) another.hidden = false;
     panel.hidden = false;
     form.hidden = true;
     var next = panel.querySelector(".next-door");
     if (next) next.focus({preventScroll: true});
-    card.scrollIntoView({block: "nearest"});
-    var undo = panel.querySelector("form.undo");
+    panel.scrollIntoView({block: "nearest"});
     stopMovingOn();
-    var busy = stay || !!card.querySelector(".sign-up-link.primary");
+    busy = stay || !!card.querySelector(".sign-up-link.primary");
+    if (!("watched" in card.dataset)) {
+      card.dataset.watched = "";
+      ["pointerdown", "keydown"].forEach(function (type) {
+        card.addEventListener(type, function (event) {
+          if (!event.target.closest(".next-door")) busy = true;
+        });
+      });
+    }
     moveOn = setTimeout(function () {
       moveOn = null;
       if (!undo.isConnected) return;
       undo.hidden = true;
       if (!busy && card.isConnected) goToNextDoor(card);
     }, UNDO_SECONDS * 1000);
-    ["pointerdown", "keydown"].forEach(function (type) {
-      card.addEventListener(type, function (event) {
-        if (!event.target.closest(".next-door")) busy = true;
+  }
+
+  // ---- recording an outcome ------------------------------------------------------------------------
+  // The tap a worker makes hundreds of times a day, so this script sends it, not htmx. On a phone's slow CPU
+  // htmx's general way (an event for each field, the fieldset disabled, the whole card drawn and set up again,
+  // the walk list's ready line redrawn) was most of the main thread's work from the tap to "Recorded" on screen
+  // (bench/bench_lighthouse.py --record-only). The request is the one htmx made (its headers, the same fields;
+  // the service worker keeps it in the outbox as before); of the answer, only the parts of the card that a visit
+  // changes are put in place, and the door's row in the walk list.
+  var CHANGED_BY_A_VISIT = ["door-state", "door-note", "door-sign-up", "door-history"];
+
+  function recordOutcome(form, button) {
+    // A second tap while the first is on its way records nothing more (the answer then hides the buttons).
+    if ("sending" in form.dataset) return;
+    var recorded = justRecorded;
+    justRecorded = null;
+    var body = new URLSearchParams(new FormData(form));
+    body.append(button.name, button.value);
+    form.dataset.sending = "";
+    button.setAttribute("aria-busy", "true");
+    function sent() {
+      delete form.dataset.sending;
+      button.removeAttribute("aria-busy");
+    }
+    fetch(form.action, {method: "POST", body: body, credentials: "same-origin", headers: {
+      "HX-Request": "true", "HX-Current-URL": location.href,
+      "X-Outreach-Describe": encodeURIComponent(form.dataset.description || "")
+    }}).then(function (response) {
+      return response.text().then(function (text) {
+        sent();
+        answered(form, response.status, text, recorded);
       });
+    }, function () {
+      sent();
+      banner("No connection: that did not reach the server.");
     });
   }
 
-  document.addEventListener("htmx:afterRequest", function (event) {
-    // The form was swapped out with its card: htmx then tells an ancestor, so ask which element asked.
-    var config = event.detail.requestConfig, elt = config && config.elt, status = event.detail.xhr.status;
-    if (!elt || elt.id !== "visit-form" || !justRecorded) return;
-    var recorded = justRecorded;
-    justRecorded = null;
-    // With no signal (202) the card does not move on by itself: the next door may not be saved on the phone.
-    if (status === 200 || status === 201 || status === 202) showRecorded(recorded, status === 202);
-  });
+  // The parts of the card a visit changes, from the answer (the server's card, or the phone's saved one): false
+  // when the answer has none of them. Then the door's row in the walk list, which the answer carries out of band.
+  function putInPlace(card, text) {
+    var answer = document.createElement("template");
+    answer.innerHTML = text;
+    var found = false;
+    CHANGED_BY_A_VISIT.forEach(function (id) {
+      var fresh = answer.content.getElementById(id), old = card.querySelector("#" + id);
+      if (!fresh || !old) return;
+      old.replaceWith(fresh);
+      if (fresh.querySelector("form, a")) htmx.process(fresh);  // the history's void forms, the sign-up link
+      found = true;
+    });
+    var row = answer.content.querySelector("a.door[hx-swap-oob]");
+    var listed = row && document.querySelector('.doors a.door[href="' + row.getAttribute("href") + '"]');
+    if (found && listed) {
+      row.removeAttribute("hx-swap-oob");
+      listed.replaceWith(row);
+    }
+    return found;
+  }
+
+  function answered(form, status, text, recorded) {
+    var card = form.closest(".door-card");
+    if (!card || !card.isConnected) return;
+    // As htmx is told in base.html's responseHandling: a refusal that explains itself is shown in the card;
+    // the others leave the card as it is and say what happened in the banner.
+    if (!(status >= 200 && status < 300) && status !== 403 && status !== 409 && status !== 422) {
+      return showError(status);
+    }
+    banner("");
+    var ok = status === 200 || status === 201 || status === 202;
+    // A refusal marks the form's fields, and a form marked before (or asking to confirm) is drawn again: then
+    // the whole card, as the server drew it.
+    if (ok && !form.querySelector(".error, .confirming") && putInPlace(card, text)) {
+      form.reset();  // as a newly drawn form would be: "Record another outcome" starts empty
+      form.querySelectorAll("details").forEach(function (d) { d.open = false; });
+      card.dispatchEvent(new CustomEvent("outreach:recorded", {bubbles: true, detail: {status: status}}));
+    } else {
+      htmx.swap(card, text, {swapStyle: "outerHTML", swapDelay: 0, settleDelay: 0}, {contextElement: form});
+    }
+    // With no signal (202) the card does not move on by itself: the next door may not be saved on this phone.
+    if (ok && recorded) showRecorded(recorded, status === 202);
+  }
 
   document.addEventListener("click", function (event) {
     var another = event.target.closest && event.target.closest(".recorded .another");

@@ -6,8 +6,15 @@
   var offline = self.OutreachOffline, contract = self.OutreachContract, store = self.OutreachStore;
   var $ = function (id) { return document.getElementById(id); };
 
+  // Recording a door brings three calls at once (the worker's news as it keeps the record and as it sends it,
+  // then the card put in place): the phone is read once for them all, after the tap has been answered on screen.
+  var soon = null;
   function refresh() {
-    if (!offline.me) return;
+    if (!offline.me || soon) return;
+    soon = setTimeout(draw, 150);
+  }
+  function draw() {
+    soon = null;
     store.mine(offline.me).then(function (records) {
       var link = $("outbox-link");
       if (link) {
@@ -49,5 +56,6 @@
     refresh();
   });
   document.addEventListener("htmx:afterSettle", refresh);
-  refresh();
+  document.addEventListener("outreach:recorded", refresh);
+  draw();
 })();

@@ -10,6 +10,7 @@
   var MARKERS = {
     "main": "<main id=\"main\">",
     "door": "<section id=\"door\"",
+    "doorNote": "<div id=\"door-note\">",
     "doorMessage": "<!--door:message-->",
     "doorEnd": "<!--/door-->",
     "offlineMessage": "<!--offline:message-->",

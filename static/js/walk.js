@@ -59,6 +59,7 @@
   }
 
   document.addEventListener("htmx:afterSettle", onList);
+  document.addEventListener("outreach:recorded", onList);  // a door's row put in place by app.js
   window.addEventListener("offline", onList);
   onList();
 })();

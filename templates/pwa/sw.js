@@ -539,7 +539,8 @@ function savedAnswer(record, request) {
       // The cached door, so the worker can go on; the page overlays what is waiting to send.
       body = text.slice(start, end).replace(MARKERS.doorMessage, note);
     } else if (fragment && door) {
-      body = MARKERS.door + ' class="door-card">' + note + "</section>";
+      // Only the note: the page keeps the card it shows and puts this in its place (app.js).
+      body = MARKERS.door + ' class="door-card">' + MARKERS.doorNote + note + "</div></section>";
     } else if (fragment) {
       body = note;  // a mark on a register: the page shows it on the register (register.js)
     } else {
