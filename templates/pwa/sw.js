@@ -75,7 +75,7 @@ self.addEventListener("fetch", function (event) {
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST") {
-    event.respondWith(post(request));
+    event.respondWith(post(request, event));
     return;
   }
   if (request.method !== "GET" || url.pathname === URLS.worker || url.pathname === URLS.session) return;
@@ -376,7 +376,7 @@ function saveDoor(door, user) {
 
 // Any form POST whose body carries its own identity (uuid, recorded_at, author_id) is a record:
 // written to the outbox BEFORE it is sent, and removed only when the server confirms it.
-function post(request) {
+function post(request, event) {
   var type = request.headers.get("Content-Type") || "";
   if (type.indexOf("application/x-www-form-urlencoded") !== 0) return fetch(request);
   return request.clone().text().then(function (body) {
@@ -403,28 +403,41 @@ function post(request) {
       });
     }).then(function (existing) {
       if (!record) return savedAnswer(existing, request);
-      return sendLive(record, request, body);
+      return sendLive(record, request, body, event);
     });
   });
 }
 
-function sendLive(record, request, body) {
+function sendLive(record, request, body, event) {
   var headers = new Headers(request.headers);
   // Made by the outbox: the server answers 401, never a redirect to the sign-in page.
   headers.set("X-Outreach-Replay", "1");
   var navigate = request.mode === "navigate";
-  return fetchWithin(SEND_TIMEOUT, request.url, {method: "POST", headers: headers, body: body,
-                                                 credentials: "same-origin", redirect: navigate ? "manual" : "follow"})
-    .then(function (response) {
-      return settle(record, response, true).then(function (result) {
-        tell({});
-        if (result === "done" || result === "refused") return response;
-        if (result === "signin") tell({signin: true});
-        return savedAnswer(record, request);
-      });
-    }, function (error) {
-      return backoff(record, error).then(function () { return savedAnswer(record, request); });
+  var late = false;  // the page was answered before the server: it saw no refusal, so none is dropped
+  var fetched = fetchWithin(SEND_TIMEOUT, request.url, {method: "POST", headers: headers, body: body,
+                                                        credentials: "same-origin", redirect: navigate ? "manual" : "follow"});
+  var sent = fetched.then(function (response) {
+    return settle(record, response, !late).then(function (result) {
+      tell({});
+      if (result === "done" || result === "refused") return response;
+      if (result === "signin") tell({signin: true});
+      return savedAnswer(record, request);
     });
+  }, function (error) {
+    return backoff(record, error).then(function () { return savedAnswer(record, request); });
+  });
+  // One bar of signal: the record is safe in the outbox, so after PAGE_TIMEOUT the worker is told it is saved
+  // on the phone and goes on to the next door; the send carries on (the worker stays alive for it) and the
+  // page hears when it has gone (the badge).
+  event.waitUntil(sent.catch(function () {}));
+  var timer;
+  var slow = new Promise(function (resolve) { timer = setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
+  var arrived = function () { clearTimeout(timer); return "arrived"; };
+  return Promise.race([fetched.then(arrived, arrived), slow]).then(function (first) {
+    if (first !== "slow") return sent;
+    late = true;
+    return savedAnswer(record, request);
+  });
 }
 
 // What the server's answer means for a record. Only a real 2xx from the server counts as delivered.

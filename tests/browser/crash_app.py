@@ -2,11 +2,13 @@
 
 DIE_AFTER_COMMIT=N makes the process exit right after the Nth visit is committed and before it is
 answered, to prove that a replay cut short by a dying server stores every record once. FAIL_VISITS_WITH=503
-makes every visit fail with that status and a reason, as a server with a broken database would. The hooks live
+makes every visit fail with that status and a reason, as a server with a broken database would.
+STALL_VISITS_FOR=S holds every visit S seconds before it is handled, as one bar of signal would. The hooks live
 here, not in the product, so no setting of a running server can arm it.
 """
 import itertools
 import os
+import time
 
 from flask import request
 
@@ -14,8 +16,16 @@ from outreach import create_app
 
 DIE_AFTER_COMMIT = int(os.environ.get("DIE_AFTER_COMMIT", "0"))
 FAIL_VISITS_WITH = int(os.environ.get("FAIL_VISITS_WITH", "0"))
+STALL_VISITS_FOR = float(os.environ.get("STALL_VISITS_FOR", "0"))
 app = create_app()
 _created = itertools.count(1)  # next() on a count is atomic under the GIL: the server runs with threads
+
+
+@app.before_request
+def stall_visits():
+    """Hold every visit STALL_VISITS_FOR seconds, then handle it as usual."""
+    if STALL_VISITS_FOR and request.endpoint == "properties.record":
+        time.sleep(STALL_VISITS_FOR)
 
 
 @app.before_request

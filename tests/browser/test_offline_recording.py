@@ -1,5 +1,6 @@
 """A worker makes an estate ready, loses signal, records door after door, and everything arrives once."""
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -14,7 +15,11 @@ from tests.browser.offline_helpers import (
     phone_time,
     visits_with,
     wait_for_worker,
+    wait_until,
 )
+
+# The app as one bar of signal leaves it (tests/browser/crash_app.py): every visit reaches it 8 s late.
+ONE_BAR = {"FLASK_APP": "tests.browser.crash_app", "STALL_VISITS_FOR": "8"}
 
 
 @pytest.mark.parametrize("way", WAYS)
@@ -113,3 +118,38 @@ def test_a_sign_up_saved_on_the_phone_offers_the_next_door_and_the_walk_list(liv
     signal.regain(page)
     expect_badge(page, 0)
     assert live_server.scalar("select count(*) from participant where last_name = 'Offlineton'") == 1
+
+
+def test_with_one_bar_of_signal_the_worker_is_told_at_once_that_the_visit_is_saved_and_it_goes_on_behind(
+        make_server, phone):
+    server = make_server(**ONE_BAR)
+    page = phone.new_page()
+    sign_in(page, server, "worker@demo.outreach")
+    doors = open_doors_online(page, server, 2)
+
+    page.goto(server.url + doors[0])
+    tapped = time.monotonic()
+    page.get_by_role("button", name="No answer", exact=True).click()
+    # Not kept waiting for a server that takes 8 s: the record is on the phone, and the worker can go on.
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text("No answer")
+    told = time.monotonic() - tapped
+    assert told < 7, f"told after {told:.1f} s"
+    expect(page.get_by_role("button", name="Undo")).to_be_visible()
+    sent = outbox(page)
+    assert len(sent) == 1
+
+    # A refusal that comes after the worker was told "saved" is not lost: it waits in Needs attention.
+    page.goto(server.url + doors[1])
+    page.get_by_text("Add a note, call-back time or adults").click()
+    page.get_by_label("Preferred call-back time").fill("2024-01-05T18:00")
+    page.get_by_role("button", name="Call back", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text("Call back")
+
+    # The first send carried on behind and arrived once; the refused one stays, with the server's reason.
+    wait_until(page, "OutreachStore.all().then(rs => rs.length === 1 && rs[0].state === 'needs_attention')",
+               timeout=30)
+    expect_badge(page, 1)
+    assert server.scalar(f"select count(*) from visit where uuid = '{sent[0]['uuid']}'") == 1
+    left = outbox(page)[0]
+    assert "The call-back time is before the visit." in left["lastError"]
+    assert server.scalar(f"select count(*) from visit where uuid = '{left['uuid']}'") == 0
