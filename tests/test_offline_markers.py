@@ -88,11 +88,13 @@ def test_a_door_page_has_the_door_its_message_place_and_its_end_in_order(client,
 
 def test_the_parts_of_a_door_a_visit_changes_are_each_in_the_card_once_and_in_the_answer_to_a_record(
         app, client, world, login_as):
-    """app.js puts in place only these parts after an outcome (and the walk list's row): the card must have each
-    once, the answer to a record too, and the form the worker tapped must be outside them all."""
+    """app.js puts in place only these parts after an outcome (and the walk list's row; the way on only from the
+    server's answer): the card must have each once, the answer to a record too, and the form the worker tapped
+    must be outside them all."""
     script = (Path(app.static_folder) / "js" / "app.js").read_text()
-    parts = json.loads(re.search(r"var CHANGED_BY_A_VISIT = (\[.*?\]);", script).group(1))
-    assert parts
+    parts = [part for name in ("CHANGED_BY_A_VISIT", "WAY_ON")
+             for part in json.loads(re.search(rf"var {name} = (\[.*?\]);", script).group(1))]
+    assert len(parts) == 6
     login_as("worker")
     door = world["door"]
     card = raw(client.get(f"/properties/{door.id}?from=walk", headers=HX))

@@ -147,6 +147,10 @@
   // the service worker keeps it in the outbox as before); of the answer, only the parts of the card that a visit
   // changes are put in place, and the door's row in the walk list.
   var CHANGED_BY_A_VISIT = ["door-state", "door-note", "door-sign-up", "door-history"];
+  // And from the server's own answer (not the phone's saved card): the way on, worked out now (a teammate may
+  // have covered the next door since the card was drawn).
+  var WAY_ON = ["recorded", "door-next"];
+  var PAGE_WAIT = 20000;  // the worker answers within 3.5 s; this is for an answer that stops half-way
 
   function recordOutcome(form, button) {
     // A second tap while the first is on its way records nothing more (the answer then hides the buttons).
@@ -161,15 +165,20 @@
       delete form.dataset.sending;
       button.removeAttribute("aria-busy");
     }
-    fetch(form.action, {method: "POST", body: body, credentials: "same-origin", headers: {
+    var stop = new AbortController(), timer = setTimeout(function () { stop.abort(); }, PAGE_WAIT);
+    fetch(form.action, {method: "POST", body: body, credentials: "same-origin", signal: stop.signal, headers: {
       "HX-Request": "true", "HX-Current-URL": location.href,
       "X-Outreach-Describe": encodeURIComponent(form.dataset.description || "")
     }}).then(function (response) {
-      return response.text().then(function (text) {
-        sent();
-        answered(form, response.status, text, recorded);
-      });
+      return response.text().then(function (text) { return [response.status, text]; });
+    }).then(function (answer) {
+      clearTimeout(timer);
+      sent();
+      answered(form, answer[0], answer[1], recorded);
     }, function () {
+      // No answer at all, or one cut off half-way: the buttons work again, and the outbox has the record
+      // if the worker took it (the badge says so).
+      clearTimeout(timer);
       sent();
       banner("No connection: that did not reach the server.");
     });
@@ -177,11 +186,11 @@
 
   // The parts of the card a visit changes, from the answer (the server's card, or the phone's saved one): false
   // when the answer has none of them. Then the door's row in the walk list, which the answer carries out of band.
-  function putInPlace(card, text) {
+  function putInPlace(card, text, fromServer) {
     var answer = document.createElement("template");
     answer.innerHTML = text;
     var found = false;
-    CHANGED_BY_A_VISIT.forEach(function (id) {
+    CHANGED_BY_A_VISIT.concat(fromServer ? WAY_ON : []).forEach(function (id) {
       var fresh = answer.content.getElementById(id), old = card.querySelector("#" + id);
       if (!fresh || !old) return;
       old.replaceWith(fresh);
@@ -199,7 +208,13 @@
 
   function answered(form, status, text, recorded) {
     var card = form.closest(".door-card");
-    if (!card || !card.isConnected) return;
+    if (!card || !card.isConnected) {
+      // The worker has opened another door meanwhile: a refusal must still be seen (nothing was kept).
+      if (status === 403 || status === 409 || status === 422) {
+        banner("Not recorded: " + (form.dataset.description || "a visit") + ". Open that door again to see why.");
+      }
+      return;
+    }
     // As htmx is told in base.html's responseHandling: a refusal that explains itself is shown in the card;
     // the others leave the card as it is and say what happened in the banner.
     if (!(status >= 200 && status < 300) && status !== 403 && status !== 409 && status !== 422) {
@@ -209,7 +224,7 @@
     var ok = status === 200 || status === 201 || status === 202;
     // A refusal marks the form's fields, and a form marked before (or asking to confirm) is drawn again: then
     // the whole card, as the server drew it.
-    if (ok && !form.querySelector(".error, .confirming") && putInPlace(card, text)) {
+    if (ok && !form.querySelector(".error, .confirming") && putInPlace(card, text, status !== 202)) {
       form.reset();  // as a newly drawn form would be: "Record another outcome" starts empty
       form.querySelectorAll("details").forEach(function (d) { d.open = false; });
       card.dispatchEvent(new CustomEvent("outreach:recorded", {bubbles: true, detail: {status: status}}));

@@ -380,7 +380,7 @@ function post(request, event) {
   var type = request.headers.get("Content-Type") || "";
   if (type.indexOf("application/x-www-form-urlencoded") !== 0) return fetch(request);
   return request.clone().text().then(function (body) {
-    var fields = new URLSearchParams(body);
+    var fields = new URLSearchParams(body), queued = false;
     if (!contract.RECORD_FIELDS.every(function (name) { return fields.get(name); })) return fetch(request);
     var record = {
       uuid: fields.get("uuid"), url: request.url, body: body, contentType: type,
@@ -393,6 +393,16 @@ function post(request, event) {
     };
     return store.add(record).then(function (id) {
       record.id = id;
+      return store.all();
+    }).then(function (records) {
+      // Behind a record for the same door still on its way (an Undo 3.5 s after its visit, on one bar of
+      // signal), it is not sent alongside: the server must get them in order. It waits, and goes next.
+      var now = Date.now();
+      if (records.some(function (r) { return r.id < record.id && r.url === record.url && r.lease > now; })) {
+        record.state = "waiting";
+        record.lease = 0;
+        return store.put(record).then(function () { queued = true; replay(false); return tell({}); });
+      }
       return tell({});
     }, function () {
       // The same UUID is already in the outbox (a double submit): keep the first, send nothing twice.
@@ -403,6 +413,7 @@ function post(request, event) {
       });
     }).then(function (existing) {
       if (!record) return savedAnswer(existing, request);
+      if (queued) return savedAnswer(record, request);
       return sendLive(record, request, body, event);
     });
   });
@@ -419,6 +430,7 @@ function sendLive(record, request, body, event) {
   var sent = fetched.then(function (response) {
     return settle(record, response, !late).then(function (result) {
       tell({});
+      if (result === "done" || result === "refused") replay(false);  // what waited behind it (its Undo)
       if (result === "done" || result === "refused") return response;
       if (result === "signin") tell({signin: true});
       return savedAnswer(record, request);
@@ -610,8 +622,11 @@ function session() {
 function replayPass(force) {
   var now = Date.now();
   return store.all().then(function (records) {
+    var onItsWay = {};  // the doors (record URLs) with a record being sent now: theirs wait behind it
+    records.forEach(function (r) { if (r.lease > now) onItsWay[r.url] = true; });
     var due = records.filter(function (r) {
-      return r.state !== "needs_attention" && !(r.lease > now) && (force || !(r.nextTry > now));
+      return r.state !== "needs_attention" && !(r.lease > now) && (force || !(r.nextTry > now)) &&
+        !onItsWay[r.url];
     });
     if (!due.length) return;
     return session().then(function (who) {
