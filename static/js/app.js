@@ -149,7 +149,7 @@
   var CHANGED_BY_A_VISIT = ["door-state", "door-note", "door-sign-up", "door-history"];
   // And from the server's own answer (not the phone's saved card): the way on, worked out now (a teammate may
   // have covered the next door since the card was drawn).
-  var WAY_ON = ["recorded", "door-next"];
+  var WAY_ON = ["recorded-next", "door-next"];
   var PAGE_WAIT = 20000;  // the worker answers within 3.5 s; this is for an answer that stops half-way
 
   function recordOutcome(form, button) {
@@ -193,9 +193,11 @@
     CHANGED_BY_A_VISIT.concat(fromServer ? WAY_ON : []).forEach(function (id) {
       var fresh = answer.content.getElementById(id), old = card.querySelector("#" + id);
       if (!fresh || !old) return;
+      found = true;
+      // The way on is nearly always as it was: drawn again only when the server's differs.
+      if (WAY_ON.indexOf(id) >= 0 && fresh.innerHTML === old.innerHTML) return;
       old.replaceWith(fresh);
       if (fresh.querySelector("form, a")) htmx.process(fresh);  // the history's void forms, the sign-up link
-      found = true;
     });
     var row = answer.content.querySelector("a.door[hx-swap-oob]");
     var listed = row && document.querySelector('.doors a.door[href="' + row.getAttribute("href") + '"]');

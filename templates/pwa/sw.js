@@ -393,14 +393,12 @@ function post(request, event) {
     };
     return store.add(record).then(function (id) {
       record.id = id;
-      return store.all();
-    }).then(function (records) {
       // Behind a record for the same door still on its way (an Undo 3.5 s after its visit, on one bar of
       // signal), it is not sent alongside: the server must get them in order. It waits, and goes next.
-      var now = Date.now();
-      if (records.some(function (r) { return r.id < record.id && r.url === record.url && r.lease > now; })) {
+      if (onItsWay[record.url]) {
         record.state = "waiting";
         record.lease = 0;
+        behind[record.url] = true;
         return store.put(record).then(function () { queued = true; replay(false); return tell({}); });
       }
       return tell({});
@@ -425,12 +423,15 @@ function sendLive(record, request, body, event) {
   headers.set("X-Outreach-Replay", "1");
   var navigate = request.mode === "navigate";
   var late = false;  // the page was answered before the server: it saw no refusal, so none is dropped
-  var fetched = fetchWithin(SEND_TIMEOUT, request.url, {method: "POST", headers: headers, body: body,
-                                                        credentials: "same-origin", redirect: navigate ? "manual" : "follow"});
+  var fetched = sending(record.url, fetchWithin(SEND_TIMEOUT, request.url, {
+    method: "POST", headers: headers, body: body, credentials: "same-origin", redirect: navigate ? "manual" : "follow"}));
   var sent = fetched.then(function (response) {
     return settle(record, response, !late).then(function (result) {
       tell({});
-      if (result === "done" || result === "refused") replay(false);  // what waited behind it (its Undo)
+      if (behind[record.url]) {  // what waited behind it (its Undo) goes now
+        delete behind[record.url];
+        replay(false);
+      }
       if (result === "done" || result === "refused") return response;
       if (result === "signin") tell({signin: true});
       return savedAnswer(record, request);
@@ -450,6 +451,16 @@ function sendLive(record, request, body, event) {
     late = true;
     return savedAnswer(record, request);
   });
+}
+
+// The doors (record URLs) with a record being sent now, by this worker: a record for one of them waits behind.
+var onItsWay = {};
+var behind = {};  // the doors with a record waiting behind a live send: replayed once it is answered
+function sending(url, fetched) {
+  onItsWay[url] = (onItsWay[url] || 0) + 1;
+  var done = function () { if (!--onItsWay[url]) delete onItsWay[url]; };
+  fetched.then(done, done);
+  return fetched;
 }
 
 // What the server's answer means for a record. Only a real 2xx from the server counts as delivered.
@@ -622,11 +633,10 @@ function session() {
 function replayPass(force) {
   var now = Date.now();
   return store.all().then(function (records) {
-    var onItsWay = {};  // the doors (record URLs) with a record being sent now: theirs wait behind it
-    records.forEach(function (r) { if (r.lease > now) onItsWay[r.url] = true; });
+    var leased = {};  // the doors (record URLs) with a record being sent now, here or by another worker
+    records.forEach(function (r) { if (r.lease > now) leased[r.url] = true; });
     var due = records.filter(function (r) {
-      return r.state !== "needs_attention" && !(r.lease > now) && (force || !(r.nextTry > now)) &&
-        !onItsWay[r.url];
+      return r.state !== "needs_attention" && !(r.lease > now) && (force || !(r.nextTry > now)) && !leased[r.url];
     });
     if (!due.length) return;
     return session().then(function (who) {
@@ -668,12 +678,12 @@ function deliver(record, token) {
       tell({});
       var body = new URLSearchParams(record.body);
       body.set("csrf_token", token);  // tokens belong to the session: the one saved with the form may be old
-      return fetchWithin(SEND_TIMEOUT, record.url, {
+      return sending(record.url, fetchWithin(SEND_TIMEOUT, record.url, {
         method: "POST", body: body.toString(), credentials: "same-origin",
         // No page shows the answer to a record sent in the background: the receipt is enough (RFC 7240).
         headers: {"Content-Type": record.contentType, "X-CSRFToken": token, "HX-Request": "true",
                   "X-Outreach-Replay": "1", "Prefer": "return=minimal"}
-      }).then(function (response) {
+      })).then(function (response) {
         return settle(record, response, false);
       }, function (error) {
         return backoff(record, error).then(function () { return error.name === "AbortError" ? "retry" : "network"; });

@@ -2,6 +2,7 @@
 import re
 
 from playwright.sync_api import expect
+from sqlalchemy import text
 
 from tests.browser.conftest import Thumb, sign_in
 
@@ -132,6 +133,11 @@ def test_a_second_outcome_at_the_same_door_starts_from_a_clean_form_and_a_double
     card = page.get_by_role("region", name=address)
     # The form the worker taps is the one still there afterwards: only what a visit changes is drawn again.
     card.locator("#visit-form").evaluate("form => { form.dataset.tapped = 'here'; }")
+    # Meanwhile the landlord says the next door is not to be knocked: the way on comes from the server's answer.
+    offered = int(card.locator(".recorded .next-door").get_attribute("data-next-door"))
+    live_server.scalar("select 1")
+    with live_server._engine.begin() as conn:
+        conn.execute(text(f"update property set do_not_knock = 1 where id = {offered}"))
 
     # A thumb that bounces: two taps before the answer comes, one visit.
     card.get_by_role("button", name="No answer", exact=True).evaluate("button => { button.click(); button.click(); }")
@@ -139,6 +145,11 @@ def test_a_second_outcome_at_the_same_door_starts_from_a_clean_form_and_a_double
     expect(page.get_by_role("link", name=re.compile(re.escape(address) + r".*Not answered, 1 knock"))).to_be_visible()
     assert card.locator("#visit-form").get_attribute("data-tapped") == "here"
     assert live_server.scalar(f"select count(*) from visit where property_id = {door_id}") == 1
+    way_on = card.locator(".recorded .next-door")
+    expect(way_on).to_be_visible()
+    assert int(way_on.get_attribute("data-next-door")) != offered
+    with live_server._engine.begin() as conn:
+        conn.execute(text(f"update property set do_not_knock = 0 where id = {offered}"))
 
     # The resident comes to the door after all: another outcome, with a note, from a form as new.
     card.get_by_role("button", name="Record another outcome").click()
