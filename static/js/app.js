@@ -64,9 +64,8 @@
     el.textContent = text;
     el.hidden = !text;
   };
-  document.addEventListener("htmx:sendError", function () {
-    banner("No connection: that did not reach the server.");
-  });
+  var NO_CONNECTION = "No connection: that did not reach the server.";
+  document.addEventListener("htmx:sendError", function () { banner(NO_CONNECTION); });
   function showError(status) {
     if (status === 401) banner("Your sign-in has expired. Sign in again; nothing recorded on this phone is lost.");
     else if (status >= 500) banner("The server had a problem. Try again in a moment.");
@@ -180,7 +179,7 @@
       // if the worker took it (the badge says so).
       clearTimeout(timer);
       sent();
-      banner("No connection: that did not reach the server.");
+      banner(NO_CONNECTION);
     });
   }
 
@@ -208,22 +207,28 @@
     return found;
   }
 
+  // What htmx is told to do with an answer of this status (base.html's responseHandling, read as htmx reads it:
+  // the first rule whose code matches): whether it is shown, and whether it is an error.
+  function handling(status) {
+    return htmx.config.responseHandling.find(function (rule) {
+      return new RegExp(rule.code).test(String(status));
+    }) || {swap: false, error: true};
+  }
+
   function answered(form, status, text, recorded) {
-    var card = form.closest(".door-card");
+    var card = form.closest(".door-card"), rule = handling(status);
+    var ok = status === 200 || status === 201 || status === 202;
     if (!card || !card.isConnected) {
       // The worker has opened another door meanwhile: a refusal must still be seen (nothing was kept).
-      if (status === 403 || status === 409 || status === 422) {
+      if (rule.swap && !ok) {
         banner("Not recorded: " + (form.dataset.description || "a visit") + ". Open that door again to see why.");
       }
       return;
     }
-    // As htmx is told in base.html's responseHandling: a refusal that explains itself is shown in the card;
-    // the others leave the card as it is and say what happened in the banner.
-    if (!(status >= 200 && status < 300) && status !== 403 && status !== 409 && status !== 422) {
-      return showError(status);
-    }
+    // A refusal that explains itself is shown in the card; the others leave the card as it is and say what
+    // happened in the banner.
+    if (rule.error || !rule.swap) return showError(status);
     banner("");
-    var ok = status === 200 || status === 201 || status === 202;
     // A refusal marks the form's fields, and a form marked before (or asking to confirm) is drawn again: then
     // the whole card, as the server drew it.
     if (ok && !form.querySelector(".error, .confirming") && putInPlace(card, text, status !== 202)) {

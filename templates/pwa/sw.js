@@ -229,6 +229,16 @@ function savedPage(key, full) {
   });
 }
 
+// What `promise` gives within PAGE_TIMEOUT, else "slow" (it goes on): the page's answer and a record's send wait
+// that long on one bar of signal, then the phone answers from what it has.
+function withinPageTime(promise) {
+  var timer;
+  var slow = new Promise(function (resolve) { timer = setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
+  var settled = function () { clearTimeout(timer); };
+  promise.then(settled, settled);
+  return Promise.race([promise, slow]);
+}
+
 // Pages: network first with a short timeout, so they stay current; the saved copy when slow or offline.
 function page(event, full) {
   var request = event.request;
@@ -244,11 +254,7 @@ function page(event, full) {
   // When the saved copy is shown first, the network answer still arrives and is saved: the worker
   // must stay alive until it is, or the next visit offline would get the older copy.
   event.waitUntil(network.catch(function () {}));
-  var timer;
-  var slow = new Promise(function (resolve) { timer = setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
-  var settled = function () { clearTimeout(timer); };
-  network.then(settled, settled);
-  return Promise.race([network, slow]).then(function (first) {
+  return withinPageTime(network).then(function (first) {
     if (first !== "slow") return first;
     return savedPage(key, full).then(function (saved) { return saved || network; });
   }).catch(function () {
@@ -443,10 +449,8 @@ function sendLive(record, request, body, event) {
   // on the phone and goes on to the next door; the send carries on (the worker stays alive for it) and the
   // page hears when it has gone (the badge).
   event.waitUntil(sent.catch(function () {}));
-  var timer;
-  var slow = new Promise(function (resolve) { timer = setTimeout(resolve, PAGE_TIMEOUT, "slow"); });
-  var arrived = function () { clearTimeout(timer); return "arrived"; };
-  return Promise.race([fetched.then(arrived, arrived), slow]).then(function (first) {
+  var arrived = function () { return "arrived"; };
+  return withinPageTime(fetched.then(arrived, arrived)).then(function (first) {
     if (first !== "slow") return sent;
     late = true;
     return savedAnswer(record, request);
