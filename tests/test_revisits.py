@@ -42,7 +42,7 @@ def test_worker_opens_the_revisit_list_as_a_walk_list(client, world, login_as, k
     assert "Try weekday daytime or weekend</span>" in row_of(html, knocked[1])  # its gap is long over: no day
     assert "Try weekday daytime or weekday evening or weekend" in row_of(html, knocked[3])
     # Rows are walk-list rows: the page script opens each door inline with its outcome buttons.
-    assert '<ul class="doors">' in html
+    assert '<ul class="doors" role="none">' in html and '<li role="listitem"><a href=' in html
     assert f'<a href="/properties/{knocked[1].id}" class="door state-knocked todo">' in html
 
     fragment = client.get(f"/estates/{world['estate'].id}/revisits", headers=HX).get_data(as_text=True)

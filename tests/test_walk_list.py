@@ -13,7 +13,7 @@ from tests import factories
 from tests.helpers import text
 
 HX = {"HX-Request": "true"}
-ROW = re.compile(r'<li><a href="/properties/\d+".*?<span class="addr">(.*?)</span>\s*'
+ROW = re.compile(r'<li role="listitem"><a href="/properties/\d+".*?<span class="addr">(.*?)</span>\s*'
                  r'<span class="status">(.*?)</span>', re.S)
 
 

@@ -150,6 +150,10 @@
   // have covered the next door since the card was drawn).
   var WAY_ON = ["recorded-next", "door-next"];
   var PAGE_WAIT = 20000;  // the worker answers within 3.5 s; this is for an answer that stops half-way
+  // The tapped button dims only if the answer is slow to come (one bar of signal): a dim that comes and goes
+  // within a blink reads as a flicker and costs a slow phone a frame drawn for nothing. The tap itself is shown
+  // at once by the phone's tap highlight; assistive technology hears aria-busy at once.
+  var SLOW_ANSWER = 150;
 
   function recordOutcome(form, button) {
     // A second tap while the first is on its way records nothing more (the answer then hides the buttons).
@@ -160,9 +164,12 @@
     body.append(button.name, button.value);
     form.dataset.sending = "";
     button.setAttribute("aria-busy", "true");
+    var slow = setTimeout(function () { button.classList.add("on-its-way"); }, SLOW_ANSWER);
     function sent() {
+      clearTimeout(slow);
       delete form.dataset.sending;
       button.removeAttribute("aria-busy");
+      button.classList.remove("on-its-way");
     }
     var stop = new AbortController(), timer = setTimeout(function () { stop.abort(); }, PAGE_WAIT);
     fetch(form.action, {method: "POST", body: body, credentials: "same-origin", signal: stop.signal, headers: {
@@ -193,8 +200,8 @@
       var fresh = answer.content.getElementById(id), old = card.querySelector("#" + id);
       if (!fresh || !old) return;
       found = true;
-      // The way on is nearly always as it was: drawn again only when the server's differs.
-      if (WAY_ON.indexOf(id) >= 0 && fresh.innerHTML === old.innerHTML) return;
+      // A part as it was (the way on nearly always, the sign-up link mostly) is left alone: nothing to redraw.
+      if (fresh.innerHTML === old.innerHTML) return;
       old.replaceWith(fresh);
       if (fresh.querySelector("form, a")) htmx.process(fresh);  // the history's void forms, the sign-up link
     });

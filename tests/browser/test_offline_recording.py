@@ -129,7 +129,11 @@ def test_with_one_bar_of_signal_the_worker_is_told_at_once_that_the_visit_is_sav
 
     page.goto(server.url + doors[0])
     tapped = time.monotonic()
-    page.get_by_role("button", name="No answer", exact=True).click()
+    tapped_button = page.get_by_role("button", name="No answer", exact=True)
+    tapped_button.click()
+    # While the answer is slow to come, the tapped button says it is on its way (dimmed, and busy to a listener).
+    expect(tapped_button).to_have_attribute("aria-busy", "true")
+    expect(tapped_button).to_have_class(re.compile(r"\bon-its-way\b"))
     # Not kept waiting for a server that takes 8 s: the record is on the phone, and the worker can go on.
     expect(page.get_by_role("status").filter(has_text="Saved on this phone")).to_contain_text("No answer")
     told = time.monotonic() - tapped

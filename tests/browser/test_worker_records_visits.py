@@ -13,6 +13,10 @@ def test_a_worker_records_two_doors_and_sees_them_in_history_and_walk_list(live_
 
     page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
     expect(page.get_by_role("heading", name="Bidston Rise", level=1)).to_be_visible()
+    # However long, a street is one list to a screen reader (the page lays it out in runs of 20 doors).
+    street = page.locator("section.group").filter(has=page.get_by_role("heading", name="Ash Walk", level=2))
+    expect(street.get_by_role("list")).to_have_count(1)
+    expect(street.get_by_role("list").get_by_role("listitem")).to_have_count(48)
 
     # First door: opened inline in the walk list, one tap for the outcome.
     first = page.get_by_role("link", name=re.compile("Not knocked")).first
