@@ -149,10 +149,11 @@
   // And from the server's own answer (not the phone's saved card): the way on, worked out now (a teammate may
   // have covered the next door since the card was drawn).
   var WAY_ON = ["recorded-next", "door-next"];
+  var SAME_MOSTLY = WAY_ON.concat(["door-sign-up"]);
   var PAGE_WAIT = 20000;  // the worker answers within 3.5 s; this is for an answer that stops half-way
   // The tapped button dims only if the answer is slow to come (one bar of signal): a dim that comes and goes
   // within a blink reads as a flicker and costs a slow phone a frame drawn for nothing. The tap itself is shown
-  // at once by the phone's tap highlight; assistive technology hears aria-busy at once.
+  // at once by the phone's tap highlight; aria-busy marks the button at once for what reads it.
   var SLOW_ANSWER = 150;
 
   function recordOutcome(form, button) {
@@ -200,8 +201,9 @@
       var fresh = answer.content.getElementById(id), old = card.querySelector("#" + id);
       if (!fresh || !old) return;
       found = true;
-      // A part as it was (the way on nearly always, the sign-up link mostly) is left alone: nothing to redraw.
-      if (fresh.innerHTML === old.innerHTML) return;
+      // The way on and the sign-up link are nearly always as they were: drawn again only when they differ. (The
+      // note is always put in place, so a status said again is announced again.)
+      if (SAME_MOSTLY.indexOf(id) >= 0 && fresh.innerHTML === old.innerHTML) return;
       old.replaceWith(fresh);
       if (fresh.querySelector("form, a")) htmx.process(fresh);  // the history's void forms, the sign-up link
     });
