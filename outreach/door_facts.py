@@ -1,10 +1,11 @@
 """Each door's visits summed up and kept beside them (table door_facts): figures over many estates in one query.
 
 A door's status is still derived from its visits by outreach.status alone. What a status takes from the visits
-and nothing else (knocks, answered, attempts and slots tried, closed by a visit, an open call-back) and the
-funnel's deepest door step are kept here, a row a door, worked out by that same derivation, so a manager's home
-(every door of every estate) and the all-time funnel read one row a door instead of every visit. The door's
-flags (void, do not knock, in the list) and the estate's thresholds (knocks, slots) are applied by the reader.
+and nothing else (knocks, answered, attempts and slots tried, closed by a visit, an open call-back), the
+funnel's deepest door step and when the door last reached each step are kept here, a row a door, worked out by
+that same derivation, so a manager's home (every door of every estate) and the funnel over all time or a period
+up to now (its default, the last 12 months) read one row a door instead of every visit. The door's flags (void,
+do not knock, in the list) and the estate's thresholds (knocks, slots) are applied by the reader.
 
 Kept true in the transaction that changes what it sums, whichever instance runs it: a session hook works a
 door's facts out again, whole, whenever a visit at it is stored or voided or its call-back closed, and those of
@@ -63,7 +64,7 @@ def _statements(dialect: str, by: str) -> tuple:
     # A call-back is open when the visit that made it is the door's last counted one and was not closed.
     open_call_back = case((and_(Visit.call_back_at.is_not(None), CallBackClose.id.is_(None)), 1), else_=0)
     visits = (select(Visit.outcome, epoch_seconds(Visit.recorded_at, dialect), Visit.time_slot, Visit.worker_id,
-                     Visit.property_id, open_call_back, Estate.saturation_gap_days)
+                     Visit.property_id, open_call_back, Estate.saturation_gap_days, Visit.recorded_at)
               .join(Property, Property.id == Visit.property_id).join(Estate, Estate.id == Property.estate_id)
               .outerjoin(VisitVoid, VisitVoid.visit_id == Visit.id)
               .outerjoin(CallBackClose, CallBackClose.visit_id == Visit.id)
@@ -85,9 +86,12 @@ def work_out(connection, **doors) -> list[dict]:
             gap = door[0][6]
             # The door's flags are the reader's: without them, "closed" is what the visits alone close.
             s = derive_status(door, SaturationRule(gap_days=gap), ordered=True)
-            rows.append({"property_id": pid, "depth": max(DEPTH[v[0]] for v in door), "knocks": s.knocks,
-                         "answered": s.answered, "attempts": s.attempts, "slots": len(s.slots_tried),
-                         "closed": s.closed, "call_back": bool(door[-1][5]), "gap_days": gap})
+            row = {"property_id": pid, "depth": max(DEPTH[v[0]] for v in door), "knocks": s.knocks,
+                   "answered": s.answered, "attempts": s.attempts, "slots": len(s.slots_tried),
+                   "closed": s.closed, "call_back": bool(door[-1][5]), "gap_days": gap}
+            for n, (key, _) in enumerate(DOOR_STEPS, start=1):  # oldest first: the last one reaching it
+                row[f"{key}_at"] = next((v[7] for v in reversed(door) if DEPTH[v[0]] >= n), None)
+            rows.append(row)
     return rows
 
 
@@ -192,11 +196,56 @@ def estate_figures(estates) -> dict:
     return result
 
 
-def deepest_steps(estate_ids: tuple[int, ...] | None = None) -> list[int]:
-    """How many doors still in the list (of these estates; None: every one) reached each door step, over all their
-    counted visits."""
-    steps = [func.coalesce(func.sum(case((DoorFacts.depth >= n, 1), else_=0)), 0)
-             for n in range(1, len(DOOR_STEPS) + 1)]
+def visit_depth(outcome_column) -> object:
+    """How far down the door steps an outcome goes: 0 (no access) to 4 (interested), as SQL."""
+    return case({o: d for o, d in DEPTH.items() if d}, value=outcome_column, else_=0)
+
+
+def reached_columns():
+    """The door facts' columns of the last counted visit reaching each door step, in DOOR_STEPS order."""
+    return [getattr(DoorFacts, f"{key}_at") for key, _ in DOOR_STEPS]
+
+
+def deepest_steps(estate_ids: tuple[int, ...] | None = None, start=None, end=None) -> list[int]:
+    """How many doors still in the list (of these estates; None: every one) reached each door step, over their
+    counted visits (from `start`, before `end`: UTC datetimes, or None).
+
+    A door reached a step in the period when the last visit that reached it is in the period, as long as that
+    visit is before `end`: a door whose last is at or after `end` is worked out from its visits in the period.
+    So the figures are exact for any period, and cheap for one that runs up to now (where such doors are those
+    with a visit dated ahead by a phone's clock)."""
+    if start is None and end is None:
+        reached = [DoorFacts.depth >= n for n in range(1, len(DOOR_STEPS) + 1)]
+    else:
+        reached = [and_(*([at >= start] if start is not None else []), *([at < end] if end is not None else []))
+                   for at in reached_columns()]
+    if end is None:
+        return _deepest(reached, estate_ids)
+    # Doors that reached a step at or after `end` (the last knock is the latest of them): counted in the same pass,
+    # and if there are any, did they reach it in the period too? Their ids first, so their visits are read
+    # through the door index, whatever the planner makes of the period.
+    later = [at >= end for at in reached_columns()]
+    *counts, uncertain = _deepest([*reached, later[0]], estate_ids)
+    if not uncertain:
+        return counts
+    doors = db.session.scalars(select(DoorFacts.property_id).where(later[0])).all()
+    in_period = (select(Visit.property_id, func.max(visit_depth(Visit.outcome)).label("depth"))
+                 .outerjoin(VisitVoid, VisitVoid.visit_id == Visit.id)
+                 .where(VisitVoid.id.is_(None), Visit.recorded_at < end,
+                        *([Visit.recorded_at >= start] if start is not None else []),
+                        Visit.property_id.in_(doors))
+                 .group_by(Visit.property_id).subquery())
+    again = select(*(_count(and_(at, in_period.c.depth >= n)) for n, at in enumerate(later, start=1))
+                   ).select_from(DoorFacts).join(in_period, in_period.c.property_id == DoorFacts.property_id
+                   ).join(Property, Property.id == DoorFacts.property_id).where(Property.in_list.is_(True))
+    if estate_ids is not None:
+        again = again.where(Property.estate_id.in_(estate_ids))
+    return [a + int(b) for a, b in zip(counts, db.session.execute(again).one(), strict=True)]
+
+
+def _deepest(reached: list, estate_ids: tuple[int, ...] | None) -> list[int]:
+    """How many doors still in the list (of these estates) have each of the `reached` conditions."""
+    steps = [_count(condition) for condition in reached]
     of_doors = select(*steps).select_from(DoorFacts).join(Property, Property.id == DoorFacts.property_id)
     if estate_ids is not None:
         return [int(n) for n in db.session.execute(

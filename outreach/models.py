@@ -397,6 +397,11 @@ class DoorFacts(db.Model):
     closed: Mapped[bool] = mapped_column(Boolean)  # a do-not-knock visit, or the last one "moved / void"
     call_back: Mapped[bool] = mapped_column(Boolean)  # an open call-back (made at the last visit, not closed)
     gap_days: Mapped[int] = mapped_column(SmallInteger)  # the estate's gap the attempts were counted with
+    # The last counted visit that reached each door step (the funnel's over a period up to now): None, never.
+    knocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    conversation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    interested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # The few doors with an open call-back, for the call-backs due on a home page.
     __table_args__ = (Index("ix_door_facts_call_back", "property_id", sqlite_where=text("call_back"),

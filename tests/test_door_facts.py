@@ -8,7 +8,7 @@ the kept rows those worked out afresh.
 from __future__ import annotations
 
 import uuid as uuidlib
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -42,7 +42,11 @@ visits = st.lists(st.tuples(st.integers(0, 5), outcomes, st.sampled_from(MOMENTS
                             sometimes, sometimes, st.booleans()), max_size=30)
 
 
-FIELDS = ("depth", "knocks", "answered", "attempts", "slots", "closed", "call_back", "gap_days")
+FIELDS = ("depth", "knocks", "answered", "attempts", "slots", "closed", "call_back", "gap_days", "knocked_at",
+          "answered_at", "conversation_at", "interested_at")
+# Periods over the visits' days (2-8 March 2026, London): from a day, up to a day, both, or open-ended.
+PERIODS = [(date(2026, 3, d_from), d_to and date(2026, 3, d_to))
+           for d_from, d_to in ((2, None), (3, None), (5, None), (9, None), (2, 2), (3, 5), (4, 8), (1, 3))]
 
 
 def stored_facts(estate_id: int) -> dict[int, dict]:
@@ -65,6 +69,11 @@ def assert_facts_agree(estate: Estate) -> None:
     doors = select(Property.id).where(Property.estate_id == estate.id)
     assert {pid for pid, f in kept.items() if f["call_back"]} == set(open_call_backs(Visit.property_id.in_(doors)))
     assert door_facts.deepest_steps((estate.id,)) == scanned_steps(FunnelFilters(estate_ids=(estate.id,)))
+    # Over a period too, from the last visit that reached each step (doors with one after the period's end are
+    # worked out from their visits).
+    for date_from, date_to in PERIODS:
+        f = FunnelFilters(estate_ids=(estate.id,), date_from=date_from, date_to=date_to)
+        assert door_facts.deepest_steps(f.estate_ids, f.start, f.end) == scanned_steps(f), (date_from, date_to)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -103,6 +112,8 @@ def test_kept_facts_give_the_figures_of_every_visit(world, rule, new_gap, flags,
     # Over every estate too (the examples before this one's are in the same database).
     assert door_steps(FunnelFilters())["knocked"] == scanned_steps(FunnelFilters())[0]
     assert door_facts.deepest_steps() == scanned_steps(FunnelFilters())
+    since = FunnelFilters(date_from=date(2026, 3, 4))
+    assert door_facts.deepest_steps(None, since.start, None) == scanned_steps(since)
 
 
 def test_a_visit_void_and_close_through_the_services_keep_the_facts(world):

@@ -1,7 +1,7 @@
 """Door facts: what each door's counted visits add up to, kept beside them (outreach/door_facts.py)
 
-A manager's home and the all-time funnel read one row a door instead of every visit. Filled here from the
-visits already stored, by the same code that keeps it from now on, on the migration's own connection.
+A manager's home and the all-time funnel read one row a door instead of every visit. Filled from the visits
+already stored by 0017 (door facts reached at), by the same code that keeps it from now on.
 
 Revision ID: 0016_door_facts
 Revises: 0015_group_sessions
@@ -34,8 +34,7 @@ def upgrade():
     with op.batch_alter_table('door_facts', schema=None) as batch_op:
         batch_op.create_index('ix_door_facts_call_back', ['property_id'], unique=False,
                               sqlite_where=sa.text('call_back'), postgresql_where=sa.text('call_back'))
-    from outreach.door_facts import rebuild
-    rebuild(op.get_bind())
+    # Filled by 0017, which adds the columns the code keeps now: the code's rows no longer fit this table.
 
 
 def downgrade():

@@ -19,9 +19,9 @@ from itertools import pairwise
 from flask import current_app
 from sqlalchemy import and_, case, distinct, exists, func, literal, select, text, union, union_all
 
-from ..clock import local_today, org_timezone
+from ..clock import local_today, org_timezone, utcnow
 from ..database import side_by_side
-from ..door_facts import DEPTH, DOOR_STEPS, deepest_steps
+from ..door_facts import DOOR_STEPS, deepest_steps, visit_depth
 from ..extensions import db
 from ..models import (
     CONVERSATION,
@@ -240,18 +240,17 @@ def participant_conditions(f: FunnelFilters, *, period=True) -> list:
 
 # The door steps nest, so one number per visit, its deepest step (door_facts.DEPTH), and the deepest per door
 # give all four counts in a single pass.
-def door_depth(outcome_column) -> object:
-    """How far down the door steps an outcome goes: 0 (no access) to 4 (interested), as SQL."""
-    return case({o: d for o, d in DEPTH.items() if d}, value=outcome_column, else_=0)
+door_depth = visit_depth
 
 
 def door_steps(f: FunnelFilters) -> dict[str, int]:
     """Properties in the footprint, and how many were knocked, answered, had a conversation, were interested."""
     properties = db.session.scalar(select(func.count(Property.id)).where(*property_conditions(f)))
-    if f.start is None and f.end is None and not f.worker_id:
-        # Every counted visit of each door: its deepest step is kept beside its visits (door_facts), one row a
+    if not f.worker_id and (f.end is None or f.end > utcnow()):
+        # All time, or a period up to now (the funnel's default, the last 12 months): the deepest step of each
+        # door and the last visit that reached each step are kept beside its visits (door_facts), one row a
         # door to read instead of a million visits.
-        row = deepest_steps(f.estate_ids)
+        row = deepest_steps(f.estate_ids, f.start, f.end)
     else:
         row = scanned_steps(f)
     return {"properties": properties, **{key: row[n] for n, (key, _) in enumerate(DOOR_STEPS)}}
@@ -306,30 +305,44 @@ def intensive(cohort=None):
     return select(contacts.c.pid).group_by(contacts.c.pid).having(func.count() >= INTERVENTIONS).subquery()
 
 
-def people_steps(f: FunnelFilters) -> dict[str, int]:
-    """Participants signed up, reaching active and each outcome, with a qualification, and with at least
-    three support contacts."""
+def people_parts(f: FunnelFilters) -> list:
+    """The people steps (participants signed up, reaching active and each outcome, with a qualification, and with
+    at least three support contacts) as four queries, each a call on its own: independent, so the funnel runs
+    them side by side with the door steps and the trend (over a year's cohort, one after the other they were the
+    page's longest part). `people_from` puts their answers together."""
     conds = participant_conditions(f)
-    signed_up, door_knock = db.session.execute(
-        select(func.count(Participant.id),
-               func.count(case((Participant.source == DOOR_KNOCK, Participant.id))))
-        .where(*conds)).one()
     cohort = select(Participant.id).where(*conds)
     reached = (REACHED_ACTIVE, OUTCOME_STAGES, *((stage,) for stage in OUTCOME_STAGES))
-    if conds:
-        row = db.session.execute(
-            select(*(_reached(stages) for stages in reached))
-            .where(StageEvent.stage.in_(REACHED_ACTIVE), StageEvent.participant_id.in_(cohort))).one()
-    else:
+
+    def signed():
+        return db.session.execute(select(func.count(Participant.id),
+                                         func.count(case((Participant.source == DOOR_KNOCK, Participant.id))))
+                                  .where(*conds)).one()
+
+    def stages():
+        if conds:
+            return db.session.execute(
+                select(*(_reached(stages) for stages in reached))
+                .where(StageEvent.stage.in_(REACHED_ACTIVE), StageEvent.participant_id.in_(cohort))).one()
         # Everyone: each step is a distinct count over its own range of ix_stage_event_reach (stage, participant),
         # half the time of one pass counting five distinct sets on SQLite, under three quarters on PostgreSQL.
         # (With a cohort, the one pass stays: each range would check the cohort again.)
-        row = db.session.execute(select(*(
+        return db.session.execute(select(*(
             select(func.count(distinct(StageEvent.participant_id))).where(StageEvent.stage.in_(stages))
             .scalar_subquery() for stages in reached))).one()
-    three = db.session.scalar(select(func.count()).select_from(intensive(cohort if conds else None)))
-    qualified = db.session.scalar(select(func.count(distinct(Qualification.participant_id)))
-                                  .where(*([Qualification.participant_id.in_(cohort)] if conds else [])))
+
+    def three():
+        return db.session.scalar(select(func.count()).select_from(intensive(cohort if conds else None)))
+
+    def qualified():
+        return db.session.scalar(select(func.count(distinct(Qualification.participant_id)))
+                                 .where(*([Qualification.participant_id.in_(cohort)] if conds else [])))
+    return [signed, stages, three, qualified]
+
+
+def people_from(answers: list) -> dict[str, int]:
+    """The people steps from the answers of `people_parts`' calls, in their order."""
+    (signed_up, door_knock), row, three, qualified = answers
     return {"signed_up": signed_up, "door_knock": door_knock, "active": row[0], "outcome": row[1],
             **{stage: row[2 + n] for n, stage in enumerate(OUTCOME_STAGES)}, "qualification": qualified,
             "three_sessions": three}
@@ -410,7 +423,7 @@ def ways_in_of(groups: dict) -> list[WayIn]:
 
 
 def people_totals(groups: dict) -> dict[str, int]:
-    """The people steps (as `people_steps` gives them) summed from people grouped by source: with no source
+    """The people steps (as `people_from` gives them) summed from people grouped by source: with no source
     chosen they are the same people, so the funnel need not count them a second time."""
     total = {key: sum(g[key] for g in groups.values()) for key in ("signed_up", *PEOPLE_KEYS)}
     return {"signed_up": total["signed_up"], "door_knock": groups.get(DOOR_KNOCK, {}).get("signed_up", 0),
@@ -431,15 +444,18 @@ def funnel(f: FunnelFilters, *, with_trend: bool = True, with_ways_in: bool = Fa
     """The whole funnel with step rates (the weekly trend, and the people steps by source) for these filters."""
     # With no source chosen, the people by source are the people steps too: one grouped pass gives both.
     by_source = with_ways_in and not f.source
-    calls = [lambda: door_steps(f),
-             (lambda: people_by(f, Participant.source)) if by_source else (lambda: people_steps(f))]
+    people_calls = [lambda: people_by(f, Participant.source)] if by_source else people_parts(f)
+    calls = [lambda: door_steps(f), *people_calls]
     if with_trend:
         calls.append(lambda: weekly_trend(f, today=today))
     if with_ways_in and not by_source:
         calls.append(lambda: ways_in(f))
-    doors, people, *more = side_by_side(*calls, prepare=_fresh_transaction)
+    doors, *more = side_by_side(*calls, prepare=_fresh_transaction)
+    people, more = more[:len(people_calls)], more[len(people_calls):]
     if by_source:
-        groups, people = people, people_totals(people)
+        groups, people = people[0], people_totals(people[0])
+    else:
+        people = people_from(people)
     counts = {**doors, **people}
     steps, previous = [], None
     for key, label, unit in STEPS:
