@@ -117,7 +117,9 @@
     if (another) another.hidden = false;
     panel.hidden = false;
     form.hidden = true;
-    var next = panel.querySelector(".next-door");
+    // The focus goes to the way on (the next door, or back to the walk list from the last): the button tapped
+    // is hidden now, and a focus left on it would be lost.
+    var next = panel.querySelector(".way-on a");
     if (next) next.focus({preventScroll: true});
     panel.scrollIntoView({block: "nearest"});
     stopMovingOn();
@@ -204,8 +206,15 @@
       // The way on and the sign-up link are nearly always as they were: drawn again only when they differ. (The
       // note is always put in place, so a status said again is announced again.)
       if (SAME_MOSTLY.indexOf(id) >= 0 && fresh.innerHTML === old.innerHTML) return;
-      old.replaceWith(fresh);
-      if (fresh.querySelector("form, a")) htmx.process(fresh);  // the history's void forms, the sign-up link
+      // The note is a live region: its content changes, the region stays, so what it says is read out.
+      var placed = fresh;
+      if (id === "door-note") {
+        old.replaceChildren.apply(old, Array.from(fresh.childNodes));
+        placed = old;
+      } else {
+        old.replaceWith(fresh);
+      }
+      if (placed.querySelector("form, a")) htmx.process(placed);  // the history's void forms, the sign-up link
     });
     var row = answer.content.querySelector("a.door[hx-swap-oob]");
     var listed = row && document.querySelector('.doors a.door[href="' + row.getAttribute("href") + '"]');

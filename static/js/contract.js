@@ -10,7 +10,7 @@
   var MARKERS = {
     "main": "<main id=\"main\">",
     "door": "<section id=\"door\"",
-    "doorNote": "<div id=\"door-note\">",
+    "doorNote": "<div id=\"door-note\" aria-live=\"polite\">",
     "doorMessage": "<!--door:message-->",
     "doorEnd": "<!--/door-->",
     "offlineMessage": "<!--offline:message-->",

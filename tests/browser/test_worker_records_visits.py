@@ -125,6 +125,25 @@ def test_after_an_outcome_the_card_offers_undo_and_moves_on_to_the_next_door_not
     assert page.locator(".door-panel #door h1").inner_text() != address
 
 
+def test_at_the_last_door_the_focus_goes_back_to_the_walk_list_and_what_the_card_says_is_read_out(
+        live_server, phone):
+    page = phone.new_page()
+    sign_in(page, live_server, "worker@demo.outreach")
+    page.get_by_role("link", name=re.compile("Bidston Rise")).first.click()
+    page.goto(live_server.url + page.locator(".doors a.door").last.get_attribute("href"))
+    page.evaluate("window.noteBefore = document.getElementById('door-note')")
+    page.get_by_role("button", name="No answer", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Recorded")).to_have_text("Recorded: No answer.")
+    # The button tapped is hidden now: the focus is on the way on, which from the estate's last door is back to
+    # the walk list (a focus left on a hidden button is lost to a keyboard or a screen reader).
+    expect(page.get_by_role("link", name="No doors left to cover: back to the walk list")).to_be_focused()
+    # "Recorded" is said inside a live region that was on the page before the tap, so it is read out.
+    assert page.evaluate("document.getElementById('door-note') === window.noteBefore")
+    expect(page.locator("#door-note")).to_have_attribute("aria-live", "polite")
+    page.get_by_role("button", name="Undo").click()  # the demo's door as it was, for the other stories
+    expect(page.get_by_role("status").filter(has_text="Undone")).to_contain_text("Undone: No answer.")
+
+
 def test_a_second_outcome_at_the_same_door_starts_from_a_clean_form_and_a_double_tap_records_once(
         live_server, phone):
     page = phone.new_page()
