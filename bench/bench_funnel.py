@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from bench import bulk  # noqa: E402
-from outreach.clock import time_slot  # noqa: E402
+from outreach.clock import local_today, time_slot  # noqa: E402
 from outreach.door_facts import DOOR_STEPS  # noqa: E402
 from outreach.extensions import db  # noqa: E402
 from outreach.funnel.service import (  # noqa: E402
@@ -44,7 +44,6 @@ OUTCOME_WEIGHTS = {"no_answer": 45, "card_left": 12, "no_access": 4, "spoke_not_
                    "spoke_interested": 7, "call_back": 6, "signed_up": 3, "already_participant": 2,
                    "moved_or_void": 2, "do_not_knock": 1}
 LONDON = ZoneInfo("Europe/London")
-
 
 
 def default_period_filters(today: date) -> tuple:
@@ -158,7 +157,8 @@ def main() -> None:
         if reuse and (summed := bulk.sum_door_facts(app, only_if_none=True)) is not None:  # kept from before the facts
             print(f"door facts summed from the kept visits in {summed:.1f} s")
         client = bulk.signed_in(app, ids["manager"])
-        today = date.today()
+        with app.app_context():
+            today = local_today()  # the organisation's day, as the page's default period has it
         quarter = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
         cases = [
             # No period in the address is the default period (the last 12 months): "All time" is an empty one.

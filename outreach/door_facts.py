@@ -12,7 +12,7 @@ door's facts out again, whole, whenever a visit at it is stored or voided or its
 every door of an estate whose gap between knocks changed. The doors' rows are locked first, so of two visits
 at one door stored at once by two instances, the one committed second is summed with the first. A row keeps
 the gap its attempts were counted with; a reader derives afresh a door whose estate's gap is another.
-Rows loaded in bulk past the ORM (benchmarks) are summed by `rebuild`, as the migration did.
+Rows loaded in bulk past the ORM (benchmarks) are summed by `rebuild`, as the migrations do.
 """
 from __future__ import annotations
 
@@ -211,35 +211,32 @@ def deepest_steps(estate_ids: tuple[int, ...] | None = None, start=None, end=Non
     counted visits (from `start`, before `end`: UTC datetimes, or None).
 
     A door reached a step in the period when the last visit that reached it is in the period, as long as that
-    visit is before `end`: a door whose last is at or after `end` is worked out from its visits in the period.
-    So the figures are exact for any period, and cheap for one that runs up to now (where such doors are those
-    with a visit dated ahead by a phone's clock)."""
+    visit is before `end`. The other doors are worked out from their own visits in the period: those whose last
+    is at or after `end`, and those whose row has no dates (written by a release from before they were kept,
+    while an upgrade is under way). So the figures are exact for any period, and cheap for one that runs up to
+    now (where such doors are those with a visit dated ahead by a phone's clock)."""
     if start is None and end is None:
-        reached = [DoorFacts.depth >= n for n in range(1, len(DOOR_STEPS) + 1)]
-    else:
-        reached = [and_(*([at >= start] if start is not None else []), *([at < end] if end is not None else []))
-                   for at in reached_columns()]
-    if end is None:
-        return _deepest(reached, estate_ids)
-    # Doors that reached a step at or after `end` (the last knock is the latest of them): counted in the same pass,
-    # and if there are any, did they reach it in the period too? Their ids first, so their visits are read
-    # through the door index, whatever the planner makes of the period.
-    later = [at >= end for at in reached_columns()]
-    *counts, uncertain = _deepest([*reached, later[0]], estate_ids)
+        return _deepest([DoorFacts.depth >= n for n in range(1, len(DOOR_STEPS) + 1)], estate_ids)
+    reached = [and_(*([at >= start] if start is not None else []), *([at < end] if end is not None else []))
+               for at in reached_columns()]
+    undated = and_(DoorFacts.depth >= 1, DoorFacts.knocked_at.is_(None))
+    missed = [or_(undated, *([at >= end] if end is not None else [])) for at in reached_columns()]
+    # Counted in the same pass: the doors to work out again (the last knock is the latest of a door's dates).
+    *counts, uncertain = _deepest([*reached, missed[0]], estate_ids)
     if not uncertain:
         return counts
-    doors = db.session.scalars(select(DoorFacts.property_id).where(later[0])).all()
+    # Their ids first, so their visits are read through the door index, whatever the planner makes of the period.
+    doors = (select(DoorFacts.property_id).join(Property, Property.id == DoorFacts.property_id)
+             .where(missed[0], Property.in_list.is_(True),
+                    *([Property.estate_id.in_(estate_ids)] if estate_ids is not None else [])))
     in_period = (select(Visit.property_id, func.max(visit_depth(Visit.outcome)).label("depth"))
                  .outerjoin(VisitVoid, VisitVoid.visit_id == Visit.id)
-                 .where(VisitVoid.id.is_(None), Visit.recorded_at < end,
+                 .where(VisitVoid.id.is_(None), *([Visit.recorded_at < end] if end is not None else []),
                         *([Visit.recorded_at >= start] if start is not None else []),
-                        Visit.property_id.in_(doors))
+                        Visit.property_id.in_(db.session.scalars(doors).all()))
                  .group_by(Visit.property_id).subquery())
-    again = select(*(_count(and_(at, in_period.c.depth >= n)) for n, at in enumerate(later, start=1))
-                   ).select_from(DoorFacts).join(in_period, in_period.c.property_id == DoorFacts.property_id
-                   ).join(Property, Property.id == DoorFacts.property_id).where(Property.in_list.is_(True))
-    if estate_ids is not None:
-        again = again.where(Property.estate_id.in_(estate_ids))
+    again = select(*(_count(and_(door_missed, in_period.c.depth >= n)) for n, door_missed in enumerate(missed, 1))
+                   ).select_from(DoorFacts).join(in_period, in_period.c.property_id == DoorFacts.property_id)
     return [a + int(b) for a, b in zip(counts, db.session.execute(again).one(), strict=True)]
 
 

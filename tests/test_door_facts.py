@@ -109,6 +109,14 @@ def test_kept_facts_give_the_figures_of_every_visit(world, rule, new_gap, flags,
             db.session.add(VisitVoid(visit_id=visit.id, voided_by_id=lead.id, reason="Wrong door"))
         db.session.commit()
     assert_facts_agree(estate)
+    # Rows written by a release from before the dates were kept (while an upgrade is under way) have none: the
+    # doors are worked out from their visits, and the figures stay exact.
+    db.session.execute(update(DoorFacts).where(DoorFacts.property_id.in_([p.id for p in props[::2]]))
+                       .values(knocked_at=None, answered_at=None, conversation_at=None, interested_at=None))
+    for date_from, date_to in PERIODS:
+        f = FunnelFilters(estate_ids=(estate.id,), date_from=date_from, date_to=date_to)
+        assert door_facts.deepest_steps(f.estate_ids, f.start, f.end) == scanned_steps(f), (date_from, date_to)
+    db.session.rollback()
     # Over every estate too (the examples before this one's are in the same database).
     assert door_steps(FunnelFilters())["knocked"] == scanned_steps(FunnelFilters())[0]
     assert door_facts.deepest_steps() == scanned_steps(FunnelFilters())

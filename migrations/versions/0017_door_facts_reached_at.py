@@ -1,7 +1,10 @@
-"""Door facts: when each door last reached each door step, so the funnel over a period up to now (its default,
-the last 12 months) reads one row a door instead of every visit, as the all-time funnel does.
+"""Door facts: when each door last reached each door step
 
-Filled here from the visits already stored, by the same code that keeps it from now on.
+So the funnel over a period up to now (its default, the last 12 months) reads one row a door instead of every
+visit, as the all-time funnel does. Filled here from the visits already stored, by the same code that keeps it
+from now on. The table is locked while it is filled (about 15-20 s for a million visits on PostgreSQL): a release
+still serving meanwhile waits to store a visit, and a phone says "Saved on this phone" and sends it after.
+Rows that release writes after this have no dates: the funnel works those doors out from their visits.
 
 Revision ID: 0017_door_facts_reached_at
 Revises: 0016_door_facts

@@ -307,9 +307,10 @@ def intensive(cohort=None):
 
 def people_parts(f: FunnelFilters) -> list:
     """The people steps (participants signed up, reaching active and each outcome, with a qualification, and with
-    at least three support contacts) as four queries, each a call on its own: independent, so the funnel runs
-    them side by side with the door steps and the trend (over a year's cohort, one after the other they were the
-    page's longest part). `people_from` puts their answers together."""
+    at least three support contacts) as three calls of about the same time: the funnel runs them side by side
+    with the door steps and the trend (over a year's cohort, the four queries one after the other were the page's
+    longest part), one connection each, five in all: SQLAlchemy's pool keeps five. `people_from` puts their
+    answers together."""
     conds = participant_conditions(f)
     cohort = select(Participant.id).where(*conds)
     reached = (REACHED_ACTIVE, OUTCOME_STAGES, *((stage,) for stage in OUTCOME_STAGES))
@@ -319,7 +320,7 @@ def people_parts(f: FunnelFilters) -> list:
                                          func.count(case((Participant.source == DOOR_KNOCK, Participant.id))))
                                   .where(*conds)).one()
 
-    def stages():
+    def steps():
         if conds:
             return db.session.execute(
                 select(*(_reached(stages) for stages in reached))
@@ -337,12 +338,12 @@ def people_parts(f: FunnelFilters) -> list:
     def qualified():
         return db.session.scalar(select(func.count(distinct(Qualification.participant_id)))
                                  .where(*([Qualification.participant_id.in_(cohort)] if conds else [])))
-    return [signed, stages, three, qualified]
+    return [lambda: (signed(), qualified()), steps, three]
 
 
 def people_from(answers: list) -> dict[str, int]:
     """The people steps from the answers of `people_parts`' calls, in their order."""
-    (signed_up, door_knock), row, three, qualified = answers
+    ((signed_up, door_knock), qualified), row, three = answers
     return {"signed_up": signed_up, "door_knock": door_knock, "active": row[0], "outcome": row[1],
             **{stage: row[2 + n] for n, stage in enumerate(OUTCOME_STAGES)}, "qualification": qualified,
             "three_sessions": three}

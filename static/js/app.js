@@ -209,7 +209,8 @@
       // The note is a live region: its content changes, the region stays, so what it says is read out.
       var placed = fresh;
       if (id === "door-note") {
-        old.replaceChildren.apply(old, Array.from(fresh.childNodes));
+        while (old.firstChild) old.removeChild(old.firstChild);
+        old.append.apply(old, Array.from(fresh.childNodes));
         placed = old;
       } else {
         old.replaceWith(fresh);
