@@ -10,10 +10,11 @@ from __future__ import annotations
 import uuid as uuidlib
 from datetime import date, timedelta
 
+import flask_migrate
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from outreach import door_facts
 from outreach.estates.rule import save_rule
@@ -24,7 +25,7 @@ from outreach.models import OUTCOMES, CallBackClose, DoorFacts, Estate, Property
 from outreach.properties import service
 from outreach.status import SaturationRule, open_call_backs, statuses_for_estate
 from tests import factories
-from tests.conftest import sign_in
+from tests.conftest import _make_app, sign_in
 from tests.races import at_once
 
 OUTCOME_CODES = sorted(OUTCOMES)
@@ -184,3 +185,40 @@ def test_two_visits_at_one_door_stored_at_once_are_both_counted_on_postgresql(ap
     db.session.expire_all()
     facts = db.session.get(DoorFacts, door.id)
     assert (facts.knocks, facts.depth, facts.answered) == (2, 4, True)
+
+
+def test_an_upgrade_over_stored_visits_fills_the_door_facts_as_the_code_keeps_them(empty_database):
+    """A database from before the door facts (0015), holding visits, upgraded to the head: every door's row is the
+    one the code works out, the funnel's dates included; and again after going back to 0015 and up."""
+    app = _make_app(empty_database)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0015_group_sessions")
+        w = factories.world()
+        db.session.commit()
+        doors = factories.doors_of(w["estate"]) + factories.doors_of(w["other_estate"])
+        # Stored past the ORM: at 0015 there is no door_facts table for the session hook to keep.
+        db.session.execute(insert(Visit), [
+            {"uuid": str(uuidlib.uuid4()), "property_id": door.id, "worker_id": w["worker"].id, "outcome": outcome,
+             "time_slot": "weekday_daytime", "recorded_at": START + timedelta(days=k),
+             "received_at": START + timedelta(days=k), "content_hash": "0" * 64}
+            for n, door in enumerate(doors)
+            for k, outcome in enumerate(["no_answer", "spoke_interested", "card_left"][:1 + n % 3])])
+        db.session.commit()
+
+        def kept_and_worked_out():
+            kept = sorted(tuple(sorted(r.items())) for r in db.session.execute(
+                select(DoorFacts.__table__)).mappings())
+            afresh = sorted(tuple(sorted(r.items())) for estate in (w["estate"].id, w["other_estate"].id)
+                            for r in door_facts.work_out(db.session.connection(), estate=estate))
+            db.session.commit()  # end the read, so the migration's writes never wait for it
+            return kept, afresh
+
+        flask_migrate.upgrade()
+        kept, afresh = kept_and_worked_out()
+        assert len(kept) == len(doors) and kept == afresh
+        assert all(dict(row)["interested_at"] is not None for row in kept if dict(row)["depth"] == 4)
+        flask_migrate.downgrade(revision="0015_group_sessions")
+        flask_migrate.upgrade()
+        assert kept_and_worked_out() == (kept, afresh)
+        db.session.remove()
+        db.engine.dispose()
