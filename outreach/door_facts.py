@@ -89,9 +89,10 @@ def work_out(connection, **doors) -> list[dict]:
             row = {"property_id": pid, "depth": max(DEPTH[v[0]] for v in door), "knocks": s.knocks,
                    "answered": s.answered, "attempts": s.attempts, "slots": len(s.slots_tried),
                    "closed": s.closed, "call_back": bool(door[-1][5]), "gap_days": gap}
-            for n, (key, _) in enumerate(DOOR_STEPS, start=1):  # oldest first: the last one reaching it
-                row[f"{key}_at"] = next((v[7] for v in reversed(door) if DEPTH[v[0]] >= n), None)
-            rows.append(row)
+            last = [None] * len(DOOR_STEPS)  # oldest first, so each step keeps the last visit that reached it
+            for v in door:
+                last[:DEPTH[v[0]]] = [v[7]] * DEPTH[v[0]]
+            rows.append(row | {f"{key}_at": at for (key, _), at in zip(DOOR_STEPS, last, strict=True)})
     return rows
 
 
@@ -217,8 +218,7 @@ def deepest_steps(estate_ids: tuple[int, ...] | None = None, start=None, end=Non
     now (where such doors are those with a visit dated ahead by a phone's clock)."""
     if start is None and end is None:
         return _deepest([DoorFacts.depth >= n for n in range(1, len(DOOR_STEPS) + 1)], estate_ids)
-    reached = [and_(*([at >= start] if start is not None else []), *([at < end] if end is not None else []))
-               for at in reached_columns()]
+    reached = [and_(*_within(at, start, end)) for at in reached_columns()]
     undated = and_(DoorFacts.depth >= 1, DoorFacts.knocked_at.is_(None))
     missed = [or_(undated, *([at >= end] if end is not None else [])) for at in reached_columns()]
     # Counted in the same pass: the doors to work out again (the last knock is the latest of a door's dates).
@@ -231,13 +231,17 @@ def deepest_steps(estate_ids: tuple[int, ...] | None = None, start=None, end=Non
                     *([Property.estate_id.in_(estate_ids)] if estate_ids is not None else [])))
     in_period = (select(Visit.property_id, func.max(visit_depth(Visit.outcome)).label("depth"))
                  .outerjoin(VisitVoid, VisitVoid.visit_id == Visit.id)
-                 .where(VisitVoid.id.is_(None), *([Visit.recorded_at < end] if end is not None else []),
-                        *([Visit.recorded_at >= start] if start is not None else []),
+                 .where(VisitVoid.id.is_(None), *_within(Visit.recorded_at, start, end),
                         Visit.property_id.in_(db.session.scalars(doors).all()))
                  .group_by(Visit.property_id).subquery())
     again = select(*(_count(and_(door_missed, in_period.c.depth >= n)) for n, door_missed in enumerate(missed, 1))
                    ).select_from(DoorFacts).join(in_period, in_period.c.property_id == DoorFacts.property_id)
     return [a + int(b) for a, b in zip(counts, db.session.execute(again).one(), strict=True)]
+
+
+def _within(column, start, end) -> list:
+    """Conditions: the time `column` is from `start` (if any) and before `end` (if any)."""
+    return [*([column >= start] if start is not None else []), *([column < end] if end is not None else [])]
 
 
 def _deepest(reached: list, estate_ids: tuple[int, ...] | None) -> list[int]:

@@ -238,11 +238,6 @@ def participant_conditions(f: FunnelFilters, *, period=True) -> list:
     return conds
 
 
-# The door steps nest, so one number per visit, its deepest step (door_facts.DEPTH), and the deepest per door
-# give all four counts in a single pass.
-door_depth = visit_depth
-
-
 def door_steps(f: FunnelFilters) -> dict[str, int]:
     """Properties in the footprint, and how many were knocked, answered, had a conversation, were interested."""
     properties = db.session.scalar(select(func.count(Property.id)).where(*property_conditions(f)))
@@ -258,7 +253,9 @@ def door_steps(f: FunnelFilters) -> dict[str, int]:
 
 def scanned_steps(f: FunnelFilters) -> list[int]:
     """How many doors reached each door step, from a pass over the visits (any filters)."""
-    depth = door_depth(Visit.outcome)
+    # The door steps nest, so one number per visit, its deepest step (door_facts.DEPTH), and the deepest per door
+    # give all four counts in a single pass.
+    depth = visit_depth(Visit.outcome)
     # One pass over the visits grouped by door (the covering index makes it an index-only scan, already in
     # door order) with no check per visit: a check on each of a million visits costs more than the pass.
     # The few special doors (a voided visit, gone from the list) are taken off again as the pass counted

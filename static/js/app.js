@@ -206,9 +206,9 @@
       // The way on and the sign-up link are nearly always as they were: drawn again only when they differ. (The
       // note is always put in place, so a status said again is announced again.)
       if (SAME_MOSTLY.indexOf(id) >= 0 && fresh.innerHTML === old.innerHTML) return;
-      // The note is a live region: its content changes, the region stays, so what it says is read out.
+      // A live region (the note) stays and its content changes, so what it says is read out.
       var placed = fresh;
-      if (id === "door-note") {
+      if (old.hasAttribute("aria-live")) {
         while (old.firstChild) old.removeChild(old.firstChild);
         old.append.apply(old, Array.from(fresh.childNodes));
         placed = old;
